@@ -1,0 +1,17 @@
+"""The router: classify a prompt, choose the cheapest capable model, call it, trace it."""
+
+from router.config import RouterConfig, load_config, parse_config
+from router.errors import AllAttemptsFailed, ConfigError, ProviderError, RouterError
+from router.router import Result, Router
+
+__all__ = [
+    "AllAttemptsFailed",
+    "ConfigError",
+    "ProviderError",
+    "Result",
+    "Router",
+    "RouterConfig",
+    "RouterError",
+    "load_config",
+    "parse_config",
+]

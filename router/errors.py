@@ -1,0 +1,62 @@
+"""The router's exception tree. Vendor exceptions are converted at the adapter edge."""
+
+from __future__ import annotations
+
+
+class RouterError(Exception):
+    """Base of every router error."""
+
+
+class ConfigError(RouterError):
+    """mmoa.yaml (or the dict given) is invalid. The message names the file, the key and the fix."""
+
+    def __init__(self, where: str, key: str, problem: str, fix: str) -> None:
+        self.where, self.key, self.problem, self.fix = where, key, problem, fix
+        super().__init__(f"{where}: {key}: {problem}. Fix: {fix}")
+
+
+class NoCapableModel(RouterError):
+    """No model in the catalog meets the floor and fits the prompt."""
+
+
+class ProviderError(RouterError):
+    """One provider call failed. `error_type` follows OTel's `error.type` (e.g. "429", "timeout")."""
+
+    retryable: bool = True
+
+    def __init__(self, error_type: str, message: str, *, latency_ns: int = 0) -> None:
+        self.error_type = error_type
+        self.latency_ns = latency_ns
+        super().__init__(message)
+
+
+class RateLimited(ProviderError):
+    """HTTP 429."""
+
+
+class Overloaded(ProviderError):
+    """HTTP 529 or 503: the provider is overloaded."""
+
+
+class ServerError(ProviderError):
+    """HTTP 5xx."""
+
+
+class Timeout(ProviderError):
+    """The call exceeded its deadline."""
+
+
+class BadRequest(ProviderError):
+    """HTTP 400/401/403: retrying cannot help."""
+
+    retryable = False
+
+
+class AllAttemptsFailed(RouterError):
+    """Every model in the chain failed; `attempts` lists what each one said."""
+
+    def __init__(self, request_id: str, attempts: list[tuple[str, str]]) -> None:
+        self.request_id = request_id
+        self.attempts = attempts
+        detail = "; ".join(f"{model}: {err}" for model, err in attempts)
+        super().__init__(f"request {request_id}: all {len(attempts)} attempts failed ({detail})")
