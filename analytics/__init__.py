@@ -1,0 +1,8 @@
+"""Analytics: read-only queries over the store, through the views and macros in sql/."""
+
+from analytics.errors import AnalyticsError, StoreUnavailable, WriteRefused
+from analytics.report import GROUPINGS, Report, build, savings
+from analytics.store import open_reader, query
+
+__all__ = ["GROUPINGS", "AnalyticsError", "Report", "StoreUnavailable", "WriteRefused",
+           "build", "open_reader", "query", "savings"]

@@ -1,0 +1,65 @@
+"""The savings report: every figure comes from the SQL views and macros in sql/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+GROUPINGS = ("category", "model", "provider", "day", "tag", "complexity", "strategy", "hour")
+EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Savings grouped by one key (rows are dicts of the macro's columns, key first)."""
+
+    by: str
+    rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Totals, breakdowns, and what could not be priced, for one time window."""
+
+    since: datetime | None
+    summary: dict[str, Any]
+    breakdowns: list[Breakdown]
+    unpriced: list[dict[str, Any]]
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.summary.get("simulated"))
+
+
+def _dicts(rel: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
+    cols = rel.columns
+    return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
+
+
+def savings(conn: duckdb.DuckDBPyConnection, by: str, since: datetime | None) -> list[dict[str, Any]]:
+    """Rows of `savings_report(by, since_ts)` (sql/views/30_savings.sql)."""
+    if by not in GROUPINGS and by != "all":
+        raise ValueError(f"cannot group by {by!r}; use one of {', '.join(GROUPINGS)}")
+    rel = conn.sql("SELECT * FROM savings_report($by, since_ts := $since)",
+                   params={"by": by, "since": since or EPOCH})
+    return _dicts(rel)
+
+
+def build(conn: duckdb.DuckDBPyConnection, by: list[str], since: datetime | None) -> Report:
+    """The report: the summary row plus one breakdown per grouping asked for."""
+    rows = savings(conn, "all", since)
+    summary = rows[0] if rows else _empty_summary()
+    summary.pop("key", None)
+    unpriced = _dicts(conn.sql("SELECT * FROM unpriced_models"))
+    return Report(since, summary, [Breakdown(b, savings(conn, b, since)) for b in by], unpriced)
+
+
+def _empty_summary() -> dict[str, Any]:
+    zero = Decimal(0)
+    return {"requests": 0, "ok": 0, "failed": 0, "input_tokens": 0, "cached_input_tokens": 0,
+            "output_tokens": 0, "cost_usd": zero, "baseline_cost_usd": zero, "saving_usd": zero,
+            "saving_pct": None, "unpriced_calls": 0, "simulated": False}

@@ -1,0 +1,5 @@
+import sys
+
+from mmoa.cli import main
+
+sys.exit(main())

@@ -1,0 +1,109 @@
+"""Terminal rendering of reports and query results (rich tables), and money formatting."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from analytics import Report
+
+SIMULATED_BANNER = "SIMULATED TRAFFIC: figures come from the offline `simulated` provider"
+
+
+def usd(value: Decimal | None) -> str:
+    """Dollars for people: cents for large sums, four significant digits for small ones."""
+    if value is None:
+        return "unpriced"
+    if abs(value) >= 100:
+        return f"${value:,.2f}"
+    if value == 0:
+        return "$0"
+    if abs(value) >= 1:
+        return f"${value:,.4f}"
+    return f"${value:.4g}" if abs(value) >= Decimal("0.0001") else f"${value:.3e}"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Decimals as exact strings, timestamps as ISO text: JSON without losing money precision."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(to_jsonable(value), indent=2)
+
+
+def report_json(report: Report) -> str:
+    return dumps({
+        "simulated": report.simulated,
+        "since": report.since,
+        "summary": report.summary,
+        "breakdowns": {b.by: b.rows for b in report.breakdowns},
+        "unpriced": report.unpriced,
+    })
+
+
+def print_report(console: Console, report: Report, title: str = "mmoa savings report") -> None:
+    from rich.table import Table
+
+    s = report.summary
+    if report.simulated:
+        console.print(f"[bold yellow]{SIMULATED_BANNER}[/]")
+    window = f"since {report.since:%Y-%m-%d %H:%M} UTC" if report.since else "all time"
+    head = Table(title=f"{title} ({window})", show_header=False, title_justify="left")
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    head.add_row("requests", f"{s['requests']:,} ({s['failed']:,} failed)")
+    head.add_row("tokens in / out", f"{s['input_tokens']:,} / {s['output_tokens']:,}")
+    head.add_row("cached input tokens", f"{s['cached_input_tokens']:,}")
+    head.add_row("actual spend", usd(s["cost_usd"]))
+    head.add_row("single-model baseline", usd(s["baseline_cost_usd"]))
+    head.add_row("saving", f"[green]{usd(s['saving_usd'])} ({pct(s['saving_pct'])})[/]")
+    console.print(head)
+    for b in report.breakdowns:
+        console.print(_breakdown_table(b.by, b.rows))
+    for u in report.unpriced:
+        console.print(f"[red]{u['calls']:,} calls unpriced: add a price for {u['model']} "
+                      "in mmoa.yaml (models: - name: ... prices: {input: .., output: ..})[/]")
+
+
+def _breakdown_table(by: str, rows: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    t = Table(title=f"by {by}", title_justify="left")
+    t.add_column(by)
+    for name in ("requests", "tokens in", "tokens out", "spend", "baseline", "saving", "saving %"):
+        t.add_column(name, justify="right")
+    for r in rows:
+        t.add_row(str(r["key"]), f"{r['requests']:,}", f"{r['input_tokens']:,}",
+                  f"{r['output_tokens']:,}", usd(r["cost_usd"]), usd(r["baseline_cost_usd"]),
+                  usd(r["saving_usd"]), pct(r["saving_pct"]))
+    return t
+
+
+def print_rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    from rich.table import Table
+
+    t = Table()
+    for c in columns:
+        t.add_column(c)
+    for row in rows:
+        t.add_row(*("NULL" if v is None else str(v) for v in row))
+    console.print(t)
+    console.print(f"{len(rows):,} row{'s' if len(rows) != 1 else ''}")
