@@ -127,19 +127,19 @@ def _spec(where: str, entry: Mapping[str, Any], providers: Mapping[str, Any]) ->
 def load_catalog(overrides: Sequence[Mapping[str, Any]] = (), where: str = "mmoa.yaml") -> Catalog:
     """The shipped catalog, with config entries adding models or overriding fields by name."""
     data = _load_data()
-    entries: dict[str, dict[str, Any]] = {e["name"]: dict(e) for e in data["models"]}
+    entries: dict[str, tuple[str, dict[str, Any]]] = {
+        e["name"]: (f"catalog/models.yaml models[{i}]", dict(e)) for i, e in enumerate(data["models"])
+    }
     for i, override in enumerate(overrides):
         name = override.get("name")
         if not isinstance(name, str):
             raise BadModelData(f"{where}: models[{i}] needs a `name`")
-        base = entries.get(name, {})
-        if "prices" in override and base:
+        base = entries[name][1] if name in entries else {}
+        if "prices" in override:
+            # explicit prices replace the genai-prices lookup
             base = {k: v for k, v in base.items() if k not in ("price_provider", "price_model")}
-        entries[name] = {**base, **override}
-    specs = []
-    for i, entry in enumerate(entries.values()):
-        src = "catalog/models.yaml" if entry["name"] not in {o.get("name") for o in overrides} else where
-        specs.append(_spec(f"{src} models[{i}]", entry, data["providers"]))
+        entries[name] = (f"{where} models[{i}]", {**base, **override})
+    specs = [_spec(label, entry, data["providers"]) for label, entry in entries.values()]
     return Catalog(tuple(specs))
 
 

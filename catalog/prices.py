@@ -66,8 +66,13 @@ def _decimal(where: str, key: str, value: object) -> Decimal:
     return d
 
 
-def config_price(where: str, prices: Mapping[str, object]) -> Price:
+def config_price(where: str, prices: object) -> Price:
     """A price card written in config: `{input: 3, output: 15, cached_input: 0.3, ...}`."""
+    if not isinstance(prices, Mapping):
+        raise BadModelData(
+            f"{where}: prices must be a mapping such as {{input: 3, output: 15}} "
+            f"($ per 1M tokens), got {prices!r}"
+        )
     names = {"input", "output", "cached_input", "cache_write", "reasoning"}
     unknown = set(prices) - names
     if unknown:

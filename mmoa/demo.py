@@ -64,8 +64,8 @@ def run(requests: int, store: Path, config_file: Path, seed: int, progress: bool
                 wired.router.complete(item.prompt, max_tokens=item.max_tokens, tags=item.tags)
             except AllAttemptsFailed:
                 failed += 1
-            if item.index % 5000 == 4999:
-                wired.flush()  # keep the span queue short
+            if item.index % 50_000 == 49_999:
+                wired.flush()  # keep the span queue well under its bound
         wired.flush()
     finally:
         wired.close()

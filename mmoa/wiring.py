@@ -16,10 +16,11 @@ from router.providers.base import Provider
 from router.providers.simulated import SimulatedProvider
 from router.router import Clock
 
-# The demo routes tens of thousands of requests in seconds: a deep queue and large batches
-# keep BatchSpanProcessor from dropping spans, and callers flush before reading the store.
-QUEUE_SIZE = 1 << 17
-BATCH_SIZE = 8192
+# The demo routes tens of thousands of requests in seconds: a deep queue keeps
+# BatchSpanProcessor from dropping spans, and callers flush before reading the store. Large
+# batches let DuckDB write whole row groups instead of going through its WAL (bench/ingest.py).
+QUEUE_SIZE = 1 << 18
+BATCH_SIZE = 1 << 16
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from catalog.catalog import STRENGTHS
 from router.classifier import CATEGORIES, COMPLEXITIES
 from router.errors import ConfigError
 
@@ -86,6 +87,11 @@ def _floor(where: str, key: str, raw: object) -> Floor:
     if not isinstance(strengths, list) or not all(isinstance(s, str) for s in strengths):
         raise _fail(where, f"{key}.strengths", "must be a list of names",
                     "e.g. strengths: [reasoning]")
+    unknown = [s for s in strengths if s not in STRENGTHS]
+    if unknown:
+        # a misspelt strength would match no model and silently send traffic to the fallback
+        raise _fail(where, f"{key}.strengths", f"unknown strength {unknown[0]!r}",
+                    f"use one of {', '.join(STRENGTHS)}")
     return Floor(
         intelligence=_int(where, f"{key}.intelligence", data.get("intelligence", 0), 0, 100),
         coding=_int(where, f"{key}.coding", data.get("coding", 0), 0, 100),

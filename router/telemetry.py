@@ -38,9 +38,7 @@ def attempt_attributes(a: AttemptRecord, request_id: str, tags: AttrMap) -> Attr
         "server.address": m.server,
         "server.port": 443,
         "mmoa.request.id": request_id,
-        "mmoa.attempt": a.attempt,
         "mmoa.simulated": a.simulated,
-        "mmoa.catalog.provider": m.provider,
     }
     c = a.completion
     if c is None:

@@ -33,6 +33,7 @@ CREATE TABLE spans (
     category            VARCHAR,
     complexity          VARCHAR,
     confidence          DOUBLE,
+    task_reason         VARCHAR,
     strategy            VARCHAR,
     route_model         VARCHAR,
     route_reason        VARCHAR,

@@ -1,0 +1,75 @@
+"""Spans per second from the DuckDB SpanExporter into an on-disk store. Prints one JSON line.
+
+Spans are real SDK spans made by the router (decision + attempts, realistic attributes),
+created up front; the figure covers export() alone: mapping to Arrow and the idempotent insert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._machine import machine  # noqa: E402
+
+
+def make_spans(requests: int) -> list:  # type: ignore[type-arg]
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from mmoa import settings
+    from mmoa.wiring import load, simulated_providers
+    from mmoa.workload import generate
+    from router import AllAttemptsFailed, Router
+
+    config, catalog = load(settings.config_path(None))
+    memory = InMemorySpanExporter()
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(memory))
+    sim = simulated_providers(config)
+    router = Router(catalog, config, lambda m: sim, tracer=tp.get_tracer("mmoa.router"))
+    for item in generate(requests, seed=3, end_ns=time.time_ns()):
+        try:
+            router.complete(item.prompt, max_tokens=item.max_tokens, tags=item.tags)
+        except AllAttemptsFailed:
+            pass
+    return list(memory.get_finished_spans())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--requests", type=int, default=50_000)
+    ap.add_argument("--batch", type=int, action="append",
+                    help="spans per export() call (repeatable; default 8192 and 65536, the "
+                         "BatchSpanProcessor batch mmoa configures)")
+    args = ap.parse_args()
+    from collector import DuckDBSpanExporter
+
+    spans = make_spans(args.requests)
+    results = {}
+    for batch in args.batch or [8192, 65536]:
+        with tempfile.TemporaryDirectory() as tmp:
+            exporter = DuckDBSpanExporter(Path(tmp) / "ingest.duckdb")
+            exporter.export(spans[:1000])  # warm up pyarrow's converters and DuckDB
+            started = time.perf_counter()
+            for i in range(1000, len(spans), batch):
+                exporter.export(spans[i : i + batch])
+            exporter.conn.execute("CHECKPOINT")
+            seconds = time.perf_counter() - started
+            stored = exporter.conn.execute("SELECT count(*) FROM spans").fetchone()[0]
+            exporter.shutdown()
+        assert stored == len(spans) and exporter.failed == 0, (stored, len(spans))
+        results[f"batch_{batch}"] = {"seconds": round(seconds, 3),
+                                     "spans_per_s": round((len(spans) - 1000) / seconds)}
+    print(json.dumps({"bench": "ingest", "spans": len(spans), **results,
+                      "goal_spans_per_s": 100_000, "machine": machine()}))
+
+
+if __name__ == "__main__":
+    main()
