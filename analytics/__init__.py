@@ -4,5 +4,14 @@ from analytics.errors import AnalyticsError, StoreUnavailable, WriteRefused
 from analytics.report import GROUPINGS, Report, build, savings
 from analytics.store import open_reader, query
 
-__all__ = ["GROUPINGS", "AnalyticsError", "Report", "StoreUnavailable", "WriteRefused",
-           "build", "open_reader", "query", "savings"]
+__all__ = [
+    "GROUPINGS",
+    "AnalyticsError",
+    "Report",
+    "StoreUnavailable",
+    "WriteRefused",
+    "build",
+    "open_reader",
+    "query",
+    "savings",
+]

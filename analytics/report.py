@@ -40,12 +40,16 @@ def _dicts(rel: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
     return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
 
 
-def savings(conn: duckdb.DuckDBPyConnection, by: str, since: datetime | None) -> list[dict[str, Any]]:
+def savings(
+    conn: duckdb.DuckDBPyConnection, by: str, since: datetime | None
+) -> list[dict[str, Any]]:
     """Rows of `savings_report(by, since_ts)` (sql/views/30_savings.sql)."""
     if by not in GROUPINGS and by != "all":
         raise ValueError(f"cannot group by {by!r}; use one of {', '.join(GROUPINGS)}")
-    rel = conn.sql("SELECT * FROM savings_report($by, since_ts := $since)",
-                   params={"by": by, "since": since or EPOCH})
+    rel = conn.sql(
+        "SELECT * FROM savings_report($by, since_ts := $since)",
+        params={"by": by, "since": since or EPOCH},
+    )
     return _dicts(rel)
 
 
@@ -60,6 +64,17 @@ def build(conn: duckdb.DuckDBPyConnection, by: list[str], since: datetime | None
 
 def _empty_summary() -> dict[str, Any]:
     zero = Decimal(0)
-    return {"requests": 0, "ok": 0, "failed": 0, "input_tokens": 0, "cached_input_tokens": 0,
-            "output_tokens": 0, "cost_usd": zero, "baseline_cost_usd": zero, "saving_usd": zero,
-            "saving_pct": None, "unpriced_calls": 0, "simulated": False}
+    return {
+        "requests": 0,
+        "ok": 0,
+        "failed": 0,
+        "input_tokens": 0,
+        "cached_input_tokens": 0,
+        "output_tokens": 0,
+        "cost_usd": zero,
+        "baseline_cost_usd": zero,
+        "saving_usd": zero,
+        "saving_pct": None,
+        "unpriced_calls": 0,
+        "simulated": False,
+    }

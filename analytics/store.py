@@ -9,8 +9,12 @@ import duckdb
 
 from analytics.errors import StoreUnavailable, WriteRefused
 
-_READ_ONLY_CONFIG = {"enable_external_access": "false", "autoload_known_extensions": "false",
-                     "autoinstall_known_extensions": "false", "lock_configuration": "true"}
+_READ_ONLY_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": "false",
+    "autoload_known_extensions": "false",
+    "autoinstall_known_extensions": "false",
+    "lock_configuration": "true",
+}
 
 
 def open_reader(path: str | Path) -> duckdb.DuckDBPyConnection:
@@ -34,8 +38,9 @@ def open_reader(path: str | Path) -> duckdb.DuckDBPyConnection:
 _WRITE_ERROR = re.compile(r"read-only|read only|has been locked|disabled by configuration", re.I)
 
 
-def query(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
-          ) -> duckdb.DuckDBPyRelation | None:
+def query(
+    conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+) -> duckdb.DuckDBPyRelation | None:
     """Run one user query on a read-only connection; WriteRefused if it tries to write."""
     try:
         return conn.sql(sql, params=params)

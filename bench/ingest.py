@@ -7,6 +7,7 @@ created up front; the figure covers export() alone: mapping to Arrow and the ide
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -35,19 +36,21 @@ def make_spans(requests: int) -> list:  # type: ignore[type-arg]
     sim = simulated_providers(config)
     router = Router(catalog, config, lambda m: sim, tracer=tp.get_tracer("mmoa.router"))
     for item in generate(requests, seed=3, end_ns=time.time_ns()):
-        try:
+        with contextlib.suppress(AllAttemptsFailed):
             router.complete(item.prompt, max_tokens=item.max_tokens, tags=item.tags)
-        except AllAttemptsFailed:
-            pass
     return list(memory.get_finished_spans())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--requests", type=int, default=50_000)
-    ap.add_argument("--batch", type=int, action="append",
-                    help="spans per export() call (repeatable; default 8192 and 65536, the "
-                         "BatchSpanProcessor batch mmoa configures)")
+    ap.add_argument(
+        "--batch",
+        type=int,
+        action="append",
+        help="spans per export() call (repeatable; default 8192 and 65536, the "
+        "BatchSpanProcessor batch mmoa configures)",
+    )
     args = ap.parse_args()
     from collector import DuckDBSpanExporter
 
@@ -65,10 +68,21 @@ def main() -> None:
             stored = exporter.conn.execute("SELECT count(*) FROM spans").fetchone()[0]
             exporter.shutdown()
         assert stored == len(spans) and exporter.failed == 0, (stored, len(spans))
-        results[f"batch_{batch}"] = {"seconds": round(seconds, 3),
-                                     "spans_per_s": round((len(spans) - 1000) / seconds)}
-    print(json.dumps({"bench": "ingest", "spans": len(spans), **results,
-                      "goal_spans_per_s": 100_000, "machine": machine()}))
+        results[f"batch_{batch}"] = {
+            "seconds": round(seconds, 3),
+            "spans_per_s": round((len(spans) - 1000) / seconds),
+        }
+    print(
+        json.dumps(
+            {
+                "bench": "ingest",
+                "spans": len(spans),
+                **results,
+                "goal_spans_per_s": 100_000,
+                "machine": machine(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

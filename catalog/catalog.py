@@ -128,7 +128,8 @@ def load_catalog(overrides: Sequence[Mapping[str, Any]] = (), where: str = "mmoa
     """The shipped catalog, with config entries adding models or overriding fields by name."""
     data = _load_data()
     entries: dict[str, tuple[str, dict[str, Any]]] = {
-        e["name"]: (f"catalog/models.yaml models[{i}]", dict(e)) for i, e in enumerate(data["models"])
+        e["name"]: (f"catalog/models.yaml models[{i}]", dict(e))
+        for i, e in enumerate(data["models"])
     }
     for i, override in enumerate(overrides):
         name = override.get("name")

@@ -79,11 +79,16 @@ def cost(price: Price | None, usage: Usage) -> Decimal | None:
     n_in = usage.input_tokens
     plain_in = n_in - usage.cache_read_tokens - usage.cache_write_tokens
     plain_out = usage.output_tokens - usage.reasoning_tokens
-    if plain_in < 0 or plain_out < 0 or min(usage.cache_read_tokens, usage.cache_write_tokens,
-                                            usage.reasoning_tokens) < 0:
+    if (
+        plain_in < 0
+        or plain_out < 0
+        or min(usage.cache_read_tokens, usage.cache_write_tokens, usage.reasoning_tokens) < 0
+    ):
         # e.g. Anthropic's input_tokens exclude cached tokens: adapters must add them back
-        raise ValueError(f"inconsistent usage {usage}: input_tokens must include cached and "
-                         "cache-write tokens, output_tokens must include reasoning tokens")
+        raise ValueError(
+            f"inconsistent usage {usage}: input_tokens must include cached and "
+            "cache-write tokens, output_tokens must include reasoning tokens"
+        )
     in_rate = price.input.at(n_in)
     out_rate = price.output.at(n_in)
     total = in_rate * plain_in + out_rate * plain_out

@@ -77,7 +77,8 @@ def config_price(where: str, prices: object) -> Price:
     unknown = set(prices) - names
     if unknown:
         raise BadModelData(
-            f"{where}: unknown price key(s) {sorted(unknown)}; use {sorted(names)} ($ per 1M tokens)"
+            f"{where}: unknown price key(s) {sorted(unknown)}; "
+            f"use {sorted(names)} ($ per 1M tokens)"
         )
     for required in ("input", "output"):
         if required not in prices:

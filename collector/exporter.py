@@ -23,8 +23,19 @@ from collector.store import open_writer
 log = logging.getLogger("mmoa.collector")
 
 _DECIMAL = "DECIMAL(18, 10)"
-_DIRECT = ("trace_id", "span_id", "parent_span_id", "name", "kind", "status_code",
-           "status_message", "source", "tags", "attributes", "resource")
+_DIRECT = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "status_code",
+    "status_message",
+    "source",
+    "tags",
+    "attributes",
+    "resource",
+)
 
 
 def _typed(column: str, keys: tuple[str, ...]) -> str:
@@ -40,13 +51,17 @@ def _typed(column: str, keys: tuple[str, ...]) -> str:
     return f"{expr} AS {column}"
 
 
-_SELECT = [*_DIRECT, "make_timestamp(start_ns // 1000) AS start_time",
-           "make_timestamp(end_ns // 1000) AS end_time",
-           "(end_ns - start_ns) / 1e6 AS duration_ms",
-           *(_typed(c, keys) for c, (_, keys) in TYPED.items())]
+_SELECT = [
+    *_DIRECT,
+    "make_timestamp(start_ns // 1000) AS start_time",
+    "make_timestamp(end_ns // 1000) AS end_time",
+    "(end_ns - start_ns) / 1e6 AS duration_ms",
+    *(_typed(c, keys) for c, (_, keys) in TYPED.items()),
+]
 _COLUMNS = [*_DIRECT, "start_time", "end_time", "duration_ms", *TYPED]
-INSERT_SQL = (f"INSERT OR IGNORE INTO spans ({', '.join(_COLUMNS)}) "
-              f"SELECT {', '.join(_SELECT)} FROM batch")
+INSERT_SQL = (
+    f"INSERT OR IGNORE INTO spans ({', '.join(_COLUMNS)}) SELECT {', '.join(_SELECT)} FROM batch"
+)
 
 
 def insert_table(conn: duckdb.DuckDBPyConnection, batch: object) -> None:
@@ -58,8 +73,9 @@ def insert_table(conn: duckdb.DuckDBPyConnection, batch: object) -> None:
         conn.unregister("batch")
 
 
-def _without_gc(func: Callable[[Sequence[ReadableSpan]], pa.Table],
-                spans: Sequence[ReadableSpan]) -> pa.Table:
+def _without_gc(
+    func: Callable[[Sequence[ReadableSpan]], pa.Table], spans: Sequence[ReadableSpan]
+) -> pa.Table:
     # Converting a batch allocates many short-lived objects and nothing cyclic; letting the
     # cyclic GC run over the whole heap during it costs a quarter of ingest time.
     enabled = gc.isenabled()

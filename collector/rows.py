@@ -16,7 +16,13 @@ import pyarrow as pa
 from opentelemetry.sdk.trace import ReadableSpan
 
 TAG_PREFIX = "mmoa.tag."
-_STR, _INT, _F64, _BOOL, _STRS = pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.list_(pa.string())
+_STR, _INT, _F64, _BOOL, _STRS = (
+    pa.string(),
+    pa.int64(),
+    pa.float64(),
+    pa.bool_(),
+    pa.list_(pa.string()),
+)
 
 # column -> (arrow type, attribute keys: the current name first, legacy aliases after)
 TYPED: dict[str, tuple[pa.DataType, tuple[str, ...]]] = {
@@ -28,10 +34,14 @@ TYPED: dict[str, tuple[pa.DataType, tuple[str, ...]]] = {
     "finish_reasons": (_STRS, ("gen_ai.response.finish_reasons",)),
     "input_tokens": (_INT, ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")),
     "output_tokens": (_INT, ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")),
-    "cache_read_tokens": (_INT, ("gen_ai.usage.cache_read.input_tokens",
-                                 "gen_ai.usage.cache_read_input_tokens")),
-    "cache_write_tokens": (_INT, ("gen_ai.usage.cache_creation.input_tokens",
-                                  "gen_ai.usage.cache_creation_input_tokens")),
+    "cache_read_tokens": (
+        _INT,
+        ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"),
+    ),
+    "cache_write_tokens": (
+        _INT,
+        ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens"),
+    ),
     "reasoning_tokens": (_INT, ("gen_ai.usage.reasoning.output_tokens",)),
     "server_address": (_STR, ("server.address",)),
     "server_port": (_INT, ("server.port",)),
@@ -58,12 +68,24 @@ _KEY_TYPES: dict[str, pa.DataType] = {k: t for t, keys in TYPED.values() for k i
 KNOWN = frozenset(_KEY_TYPES)
 ATTRS = pa.struct(list(_KEY_TYPES.items()))
 
-SCHEMA = pa.schema([
-    ("trace_id", _STR), ("span_id", _STR), ("parent_span_id", _STR), ("name", _STR),
-    ("kind", _STR), ("start_ns", _INT), ("end_ns", _INT), ("status_code", _STR),
-    ("status_message", _STR), ("source", _STR), ("a", ATTRS),
-    ("tags", pa.map_(_STR, _STR)), ("attributes", _STR), ("resource", _STR),
-])
+SCHEMA = pa.schema(
+    [
+        ("trace_id", _STR),
+        ("span_id", _STR),
+        ("parent_span_id", _STR),
+        ("name", _STR),
+        ("kind", _STR),
+        ("start_ns", _INT),
+        ("end_ns", _INT),
+        ("status_code", _STR),
+        ("status_message", _STR),
+        ("source", _STR),
+        ("a", ATTRS),
+        ("tags", pa.map_(_STR, _STR)),
+        ("attributes", _STR),
+        ("resource", _STR),
+    ]
+)
 
 
 def _plain(span: ReadableSpan) -> Mapping[str, Any]:
@@ -109,8 +131,9 @@ def _struct(attrs: list[Mapping[str, Any]]) -> tuple[pa.Array, bool]:
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
         # a client sent a known key with an unexpected type: only well-typed values go to the
         # typed columns; the others are kept in `attributes` (see _with_mistyped)
-        clean = [{k: v for k, v in a.items() if k in KNOWN and _fits(v, _KEY_TYPES[k])}
-                 for a in attrs]
+        clean = [
+            {k: v for k, v in a.items() if k in KNOWN and _fits(v, _KEY_TYPES[k])} for a in attrs
+        ]
         return pa.array(clean, type=ATTRS), True
 
 
@@ -138,15 +161,17 @@ def to_table(spans: Sequence[ReadableSpan]) -> pa.Table:
     extras = [r[1] for r in rest]
     if cleaned:
         extras = [_with_mistyped(e, a) for e, a in zip(extras, attrs, strict=True)]
-    contexts = [s.get_span_context() for s in spans]
+    contexts = [s.context for s in spans]
+    if any(c is None for c in contexts):
+        raise ValueError("a span without a span context cannot be stored")
     resources: dict[int, str | None] = {}
     for s in spans:
         if id(s.resource) not in resources:
             res = s.resource
             resources[id(res)] = json.dumps(dict(res.attributes), default=str) if res else None
     cols: list[list[Any] | pa.Array] = [
-        [format(c.trace_id, "032x") for c in contexts],
-        [format(c.span_id, "016x") for c in contexts],
+        [format(c.trace_id, "032x") for c in contexts if c is not None],
+        [format(c.span_id, "016x") for c in contexts if c is not None],
         [format(s.parent.span_id, "016x") if s.parent else None for s in spans],
         [s.name for s in spans],
         [s.kind.name for s in spans],
@@ -161,4 +186,3 @@ def to_table(spans: Sequence[ReadableSpan]) -> pa.Table:
         [resources[id(s.resource)] for s in spans],
     ]
     return pa.table(cols, schema=SCHEMA)
-

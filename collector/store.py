@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import duckdb
-
 import mmoa.sql as sqlfiles
+
 from catalog import Catalog
 from collector.errors import StoreLocked
 
@@ -42,14 +42,18 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     for name in sqlfiles.listing("migrations"):
         match = _VERSION.match(name)
         if match is None:
-            raise ValueError(f"sql/migrations/{name}: name must start with a number, e.g. 002_x.sql")
+            raise ValueError(
+                f"sql/migrations/{name}: name must start with a number, e.g. 002_x.sql"
+            )
         version = int(match.group(1))
         if version in done:
             continue
         conn.execute("BEGIN TRANSACTION")
         try:
             conn.execute(sqlfiles.read("migrations", name))
-            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
+            )
             conn.execute("COMMIT")
         except Exception:
             conn.execute("ROLLBACK")
@@ -65,16 +69,24 @@ def write_catalog(conn: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     rows = []
     for m in catalog:
         p = m.price
-        rows.append((
-            m.provider, m.name,
-            p.input.base if p else None,
-            p.cache_read.base if p and p.cache_read else None,
-            p.cache_write.base if p and p.cache_write else None,
-            p.output.base if p else None,
-            p.tier_start if p else None,
-            m.context_window, m.max_output, m.intelligence, m.coding, m.tier,
-            list(m.strengths), p.source if p else None,
-        ))
+        rows.append(
+            (
+                m.provider,
+                m.name,
+                p.input.base if p else None,
+                p.cache_read.base if p and p.cache_read else None,
+                p.cache_write.base if p and p.cache_write else None,
+                p.output.base if p else None,
+                p.tier_start if p else None,
+                m.context_window,
+                m.max_output,
+                m.intelligence,
+                m.coding,
+                m.tier,
+                list(m.strengths),
+                p.source if p else None,
+            )
+        )
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute("DELETE FROM models")

@@ -26,23 +26,35 @@ class UserError(Exception):
 
 
 def _common(p: argparse.ArgumentParser, *, config: bool = False, json: bool = True) -> None:
-    p.add_argument("--store", metavar="FILE", help="DuckDB store (default $MMOA_STORE or ./mmoa.duckdb)")
+    p.add_argument(
+        "--store", metavar="FILE", help="DuckDB store (default $MMOA_STORE or ./mmoa.duckdb)"
+    )
     if config:
-        p.add_argument("--config", metavar="FILE",
-                       help="config file (default $MMOA_CONFIG, ./mmoa.yaml, or the shipped one)")
+        p.add_argument(
+            "--config",
+            metavar="FILE",
+            help="config file (default $MMOA_CONFIG, ./mmoa.yaml, or the shipped one)",
+        )
     if json:
         p.add_argument("--json", action="store_true", help="machine-readable JSON output")
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="mmoa", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        prog="mmoa",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
         description="Route each LLM request to the cheapest model that can do the job, trace "
-                    "every decision and call into DuckDB, and prove the saving.")
+        "every decision and call into DuckDB, and prove the saving.",
+    )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="route a simulated day of traffic, then print the savings report")
-    p.add_argument("--requests", type=int, default=20_000, metavar="N", help="requests (default 20000)")
+    p = sub.add_parser(
+        "demo", help="route a simulated day of traffic, then print the savings report"
+    )
+    p.add_argument(
+        "--requests", type=int, default=20_000, metavar="N", help="requests (default 20000)"
+    )
     p.add_argument("--seed", type=int, default=7, help="workload seed (default 7)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common(p, config=True)
@@ -50,9 +62,13 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="savings against the single-model baseline")
     p.add_argument("--since", metavar="AGE", help="window: 24h, 7d, 90m, or a date/time (UTC)")
-    p.add_argument("--by", action="append", metavar="KEY",
-                   help="model|category|provider|day|tag|complexity|strategy|hour (repeatable; "
-                        "default category and model)")
+    p.add_argument(
+        "--by",
+        action="append",
+        metavar="KEY",
+        help="model|category|provider|day|tag|complexity|strategy|hour (repeatable; "
+        "default category and model)",
+    )
     _common(p)
     p.set_defaults(func=cmd_report)
 
@@ -64,18 +80,27 @@ def parser() -> argparse.ArgumentParser:
     _common(p, json=False)
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("models", help="the model catalog: prices, context windows, capability scores")
+    p = sub.add_parser(
+        "models", help="the model catalog: prices, context windows, capability scores"
+    )
     _common(p, config=True)
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("ask", help="route one prompt and show the answer, model, reason and cost")
     p.add_argument("prompt")
-    p.add_argument("--category", help="skip classification: simple_quick, coding_implementation, ...")
+    p.add_argument(
+        "--category", help="skip classification: simple_quick, coding_implementation, ..."
+    )
     p.add_argument("--model", help="force one model (still traced and priced)")
     p.add_argument("--provider", default="simulated", help="simulated (default)")
     p.add_argument("--max-tokens", type=int, help="output cap (default 4096)")
-    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
-                   help="caller tag recorded on the spans (repeatable), e.g. team=search")
+    p.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="caller tag recorded on the spans (repeatable), e.g. team=search",
+    )
     _common(p, config=True)
     p.set_defaults(func=cmd_ask)
     return top
@@ -92,8 +117,9 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise UserError(f"--since {text!r}: use an age such as 24h, 7d, 90m, or a date "
-                        "such as 2026-11-01") from None
+        raise UserError(
+            f"--since {text!r}: use an age such as 24h, 7d, 90m, or a date such as 2026-11-01"
+        ) from None
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
@@ -158,27 +184,50 @@ def cmd_models(args: argparse.Namespace) -> int:
     rows = []
     for m in catalog:
         p = m.price
-        rows.append({
-            "provider": m.provider, "name": m.name,
-            "input_price": p.input.base if p else None,
-            "cached_input_price": p.cache_read.base if p and p.cache_read else None,
-            "output_price": p.output.base if p else None,
-            "context_window": m.context_window, "intelligence": m.intelligence,
-            "coding": m.coding, "tier": m.tier, "strengths": list(m.strengths),
-        })
+        rows.append(
+            {
+                "provider": m.provider,
+                "name": m.name,
+                "input_price": p.input.base if p else None,
+                "cached_input_price": p.cache_read.base if p and p.cache_read else None,
+                "output_price": p.output.base if p else None,
+                "context_window": m.context_window,
+                "intelligence": m.intelligence,
+                "coding": m.coding,
+                "tier": m.tier,
+                "strengths": list(m.strengths),
+            }
+        )
     if args.json:
         print(render.dumps(rows))
         return 0
     from rich.table import Table
 
     t = Table(title="model catalog ($ per 1M tokens; prices from genai-prices unless overridden)")
-    for col in ("provider", "model", "input", "cached in", "output", "context", "intel", "coding",
-                "tier"):
+    for col in (
+        "provider",
+        "model",
+        "input",
+        "cached in",
+        "output",
+        "context",
+        "intel",
+        "coding",
+        "tier",
+    ):
         t.add_column(col, justify="left" if col in ("provider", "model", "tier") else "right")
     for r in rows:
-        t.add_row(r["provider"], r["name"], _price(r["input_price"]),
-                  _price(r["cached_input_price"]), _price(r["output_price"]),
-                  f"{r['context_window']:,}", str(r["intelligence"]), str(r["coding"]), r["tier"])
+        t.add_row(
+            str(r["provider"]),
+            str(r["name"]),
+            _price(r["input_price"]),
+            _price(r["cached_input_price"]),
+            _price(r["output_price"]),
+            f"{r['context_window']:,}",
+            str(r["intelligence"]),
+            str(r["coding"]),
+            str(r["tier"]),
+        )
     _console().print(t)
     return 0
 
@@ -205,19 +254,34 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise UserError(f"--provider {args.provider!r}: only `simulated` is available so far")
     wired = wire(settings.config_path(args.config), _store(args), provider=args.provider)
     try:
-        result = wired.router.complete(args.prompt, category=args.category, model=args.model,
-                                       max_tokens=args.max_tokens, tags=_tags(args.tag))
+        result = wired.router.complete(
+            args.prompt,
+            category=args.category,
+            model=args.model,
+            max_tokens=args.max_tokens,
+            tags=_tags(args.tag),
+        )
     finally:
         wired.close()
     d, u = result.decision, result.usage
     out = {
-        "answer": result.text, "model": result.model, "category": d.category,
-        "complexity": d.complexity, "reason": d.reason, "classifier": d.classifier_reason,
-        "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
-        "cached_input_tokens": u.cache_read_tokens, "reasoning_tokens": u.reasoning_tokens,
-        "cost_usd": result.cost, "baseline_model": d.baseline_model,
-        "baseline_cost_usd": result.baseline_cost, "saving_usd": result.saving,
-        "attempts": d.attempts, "request_id": result.request_id, "simulated": d.simulated,
+        "answer": result.text,
+        "model": result.model,
+        "category": d.category,
+        "complexity": d.complexity,
+        "reason": d.reason,
+        "classifier": d.classifier_reason,
+        "input_tokens": u.input_tokens,
+        "output_tokens": u.output_tokens,
+        "cached_input_tokens": u.cache_read_tokens,
+        "reasoning_tokens": u.reasoning_tokens,
+        "cost_usd": result.cost,
+        "baseline_model": d.baseline_model,
+        "baseline_cost_usd": result.baseline_cost,
+        "saving_usd": result.saving,
+        "attempts": d.attempts,
+        "request_id": result.request_id,
+        "simulated": d.simulated,
     }
     if args.json:
         print(render.dumps(out))
@@ -226,12 +290,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if d.simulated:
         console.print(f"[bold yellow]{render.SIMULATED_BANNER}[/]")
     console.print(result.text)
-    console.print(f"[dim]model[/] {result.model}  [dim]category[/] {d.category}/{d.complexity}  "
-                  f"[dim]attempts[/] {d.attempts}")
+    console.print(
+        f"[dim]model[/] {result.model}  [dim]category[/] {d.category}/{d.complexity}  "
+        f"[dim]attempts[/] {d.attempts}"
+    )
     console.print(f"[dim]reason[/] {d.reason}")
-    console.print(f"[dim]tokens[/] {u.input_tokens:,} in / {u.output_tokens:,} out  "
-                  f"[dim]cost[/] {render.usd(result.cost)}  [dim]baseline "
-                  f"({d.baseline_model})[/] {render.usd(result.baseline_cost)}")
+    console.print(
+        f"[dim]tokens[/] {u.input_tokens:,} in / {u.output_tokens:,} out  "
+        f"[dim]cost[/] {render.usd(result.cost)}  [dim]baseline "
+        f"({d.baseline_model})[/] {render.usd(result.baseline_cost)}"
+    )
     return 0
 
 
@@ -243,21 +311,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise UserError("--requests must be at least 1")
     store = _store(args)
     if not demo.store_is_disposable(store):
-        raise UserError(f"{store} holds real (non-simulated) data or is in use; the demo will "
-                        "not touch it: pass --store demo.duckdb")
+        raise UserError(
+            f"{store} holds real (non-simulated) data or is in use; the demo will "
+            "not touch it: pass --store demo.duckdb"
+        )
     for path in (store, Path(f"{store}.wal")):
         path.unlink(missing_ok=True)
     console = _console()
     if not args.json:
         console.print(f"[bold yellow]{render.SIMULATED_BANNER}[/]")
-    ran = demo.run(args.requests, store, settings.config_path(args.config), args.seed,
-                   progress=not (args.no_progress or args.json))
+    ran = demo.run(
+        args.requests,
+        store,
+        settings.config_path(args.config),
+        args.seed,
+        progress=not (args.no_progress or args.json),
+    )
     report = analytics.build(analytics.open_reader(store), ["category", "model"], None)
     if args.json:
         print(render.report_json(report))
         return 0
-    console.print(f"routed {ran.requests:,} requests ({ran.failed:,} failed on every model) "
-                  f"in {ran.seconds:.1f} s into {store}")
+    console.print(
+        f"routed {ran.requests:,} requests ({ran.failed:,} failed on every model) "
+        f"in {ran.seconds:.1f} s into {store}"
+    )
     render.print_report(console, report, title="mmoa savings report, simulated day")
     console.print(NEXT_STEPS.format(store=store))
     return 0
@@ -282,8 +359,15 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from collector.errors import CollectorError
     from router import RouterError
 
-    return (UserError, AnalyticsError, CatalogError, CollectorError, RouterError, duckdb.Error,
-            ValueError)
+    return (
+        UserError,
+        AnalyticsError,
+        CatalogError,
+        CollectorError,
+        RouterError,
+        duckdb.Error,
+        ValueError,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -296,8 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if isinstance(exc, _known_errors()):
-            print(f"mmoa: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                  file=sys.stderr)
+            print(
+                f"mmoa: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                file=sys.stderr,
+            )
             return 2
         raise
 

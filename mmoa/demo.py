@@ -28,7 +28,7 @@ class VirtualClock:
 
 
 def store_is_disposable(store: Path) -> bool:
-    """True when the store is absent or holds only simulated spans (safe for the demo to replace)."""
+    """True when the store is absent or holds only simulated spans (the demo may replace it)."""
     if not store.exists():
         return True
     import duckdb
@@ -38,7 +38,9 @@ def store_is_disposable(store: Path) -> bool:
     except duckdb.Error:
         return False
     try:
-        row = conn.execute("SELECT count(*), count(*) FILTER (WHERE NOT simulated) FROM spans").fetchone()
+        row = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE NOT simulated) FROM spans"
+        ).fetchone()
     except duckdb.Error:
         return False
     finally:
@@ -78,8 +80,12 @@ def _progress(items: list, show: bool):  # type: ignore[no-untyped-def, type-arg
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task("routing simulated requests", total=len(items))
         for i, item in enumerate(items):

@@ -50,13 +50,15 @@ def dumps(value: Any) -> str:
 
 
 def report_json(report: Report) -> str:
-    return dumps({
-        "simulated": report.simulated,
-        "since": report.since,
-        "summary": report.summary,
-        "breakdowns": {b.by: b.rows for b in report.breakdowns},
-        "unpriced": report.unpriced,
-    })
+    return dumps(
+        {
+            "simulated": report.simulated,
+            "since": report.since,
+            "summary": report.summary,
+            "breakdowns": {b.by: b.rows for b in report.breakdowns},
+            "unpriced": report.unpriced,
+        }
+    )
 
 
 def print_report(console: Console, report: Report, title: str = "mmoa savings report") -> None:
@@ -79,8 +81,10 @@ def print_report(console: Console, report: Report, title: str = "mmoa savings re
     for b in report.breakdowns:
         console.print(_breakdown_table(b.by, b.rows))
     for u in report.unpriced:
-        console.print(f"[red]{u['calls']:,} calls unpriced: add a price for {u['model']} "
-                      "in mmoa.yaml (models: - name: ... prices: {input: .., output: ..})[/]")
+        console.print(
+            f"[red]{u['calls']:,} calls unpriced: add a price for {u['model']} "
+            "in mmoa.yaml (models: - name: ... prices: {input: .., output: ..})[/]"
+        )
 
 
 def _breakdown_table(by: str, rows: list[dict[str, Any]]) -> Any:
@@ -91,9 +95,16 @@ def _breakdown_table(by: str, rows: list[dict[str, Any]]) -> Any:
     for name in ("requests", "tokens in", "tokens out", "spend", "baseline", "saving", "saving %"):
         t.add_column(name, justify="right")
     for r in rows:
-        t.add_row(str(r["key"]), f"{r['requests']:,}", f"{r['input_tokens']:,}",
-                  f"{r['output_tokens']:,}", usd(r["cost_usd"]), usd(r["baseline_cost_usd"]),
-                  usd(r["saving_usd"]), pct(r["saving_pct"]))
+        t.add_row(
+            str(r["key"]),
+            f"{r['requests']:,}",
+            f"{r['input_tokens']:,}",
+            f"{r['output_tokens']:,}",
+            usd(r["cost_usd"]),
+            usd(r["baseline_cost_usd"]),
+            usd(r["saving_usd"]),
+            pct(r["saving_pct"]),
+        )
     return t
 
 

@@ -70,8 +70,12 @@ def wire(
     write_catalog(exporter.conn, catalog)
     tp = TracerProvider(resource=Resource.create({"service.name": "mmoa"}))
     tp.add_span_processor(
-        BatchSpanProcessor(exporter, max_queue_size=QUEUE_SIZE, max_export_batch_size=BATCH_SIZE,
-                           schedule_delay_millis=500)
+        BatchSpanProcessor(
+            exporter,
+            max_queue_size=QUEUE_SIZE,
+            max_export_batch_size=BATCH_SIZE,
+            schedule_delay_millis=500,
+        )
     )
     kwargs = {"clock": clock} if clock is not None else {}
     router = Router(catalog, config, provider_for, tracer=tp.get_tracer("mmoa.router"), **kwargs)

@@ -61,22 +61,34 @@ def _fail(where: str, key: str, problem: str, fix: str) -> ConfigError:
 
 def _int(where: str, key: str, value: object, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise _fail(where, key, f"must be an integer from {lo} to {hi}, got {value!r}",
-                    f"set {key} to a whole number between {lo} and {hi}")
+        raise _fail(
+            where,
+            key,
+            f"must be an integer from {lo} to {hi}, got {value!r}",
+            f"set {key} to a whole number between {lo} and {hi}",
+        )
     return value
 
 
 def _unknown(where: str, prefix: str, given: Mapping[str, Any], allowed: set[str]) -> None:
     extra = sorted(set(given) - allowed)
     if extra:
-        raise _fail(where, f"{prefix}{extra[0]}", "unknown key",
-                    f"remove it, or use one of {sorted(allowed)}")
+        raise _fail(
+            where,
+            f"{prefix}{extra[0]}",
+            "unknown key",
+            f"remove it, or use one of {sorted(allowed)}",
+        )
 
 
 def _mapping(where: str, key: str, value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise _fail(where, key, f"must be a mapping, got {type(value).__name__}",
-                    "write it as `key: value` lines indented under it")
+        raise _fail(
+            where,
+            key,
+            f"must be a mapping, got {type(value).__name__}",
+            "write it as `key: value` lines indented under it",
+        )
     return value
 
 
@@ -85,13 +97,18 @@ def _floor(where: str, key: str, raw: object) -> Floor:
     _unknown(where, f"{key}.", data, _FLOOR_KEYS)
     strengths = data.get("strengths", [])
     if not isinstance(strengths, list) or not all(isinstance(s, str) for s in strengths):
-        raise _fail(where, f"{key}.strengths", "must be a list of names",
-                    "e.g. strengths: [reasoning]")
+        raise _fail(
+            where, f"{key}.strengths", "must be a list of names", "e.g. strengths: [reasoning]"
+        )
     unknown = [s for s in strengths if s not in STRENGTHS]
     if unknown:
         # a misspelt strength would match no model and silently send traffic to the fallback
-        raise _fail(where, f"{key}.strengths", f"unknown strength {unknown[0]!r}",
-                    f"use one of {', '.join(STRENGTHS)}")
+        raise _fail(
+            where,
+            f"{key}.strengths",
+            f"unknown strength {unknown[0]!r}",
+            f"use one of {', '.join(STRENGTHS)}",
+        )
     return Floor(
         intelligence=_int(where, f"{key}.intelligence", data.get("intelligence", 0), 0, 100),
         coding=_int(where, f"{key}.coding", data.get("coding", 0), 0, 100),
@@ -117,18 +134,31 @@ def _category(where: str, name: str, raw: object) -> CategoryPolicy:
     _unknown(where, f"{key}.", data, _CATEGORY_KEYS)
     chain = data.get("chain", [])
     if not isinstance(chain, list) or not all(isinstance(m, str) for m in chain):
-        raise _fail(where, f"{key}.chain", "must be a list of model names",
-                    "e.g. chain: [gpt-4o-mini, claude-haiku-4-5, claude-sonnet-4-5]")
+        raise _fail(
+            where,
+            f"{key}.chain",
+            "must be a list of model names",
+            "e.g. chain: [gpt-4o-mini, claude-haiku-4-5, claude-sonnet-4-5]",
+        )
     if not chain and "floors" not in data:
-        raise _fail(where, key, "has neither `chain` nor `floors`",
-                    "give a primary/backup/fallback `chain`, or capability `floors` per complexity")
+        raise _fail(
+            where,
+            key,
+            "has neither `chain` nor `floors`",
+            "give a primary/backup/fallback `chain`, or capability `floors` per complexity",
+        )
     return CategoryPolicy(
         name=name,
         description=str(data.get("description", "")),
         floors=_floors(where, f"{key}.floors", data.get("floors", {})),
         chain=tuple(chain),
-        expected_output_tokens=_int(where, f"{key}.expected_output_tokens",
-                                    data.get("expected_output_tokens", 500), 1, 1_000_000),
+        expected_output_tokens=_int(
+            where,
+            f"{key}.expected_output_tokens",
+            data.get("expected_output_tokens", 500),
+            1,
+            1_000_000,
+        ),
     )
 
 
@@ -139,21 +169,37 @@ def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
     cats = _mapping(where, "categories", data.get("categories", {}))
     missing = [c for c in CATEGORIES if c not in cats]
     if missing:
-        raise _fail(where, f"categories.{missing[0]}", "is missing",
-                    f"define all seven categories: {', '.join(CATEGORIES)}")
+        raise _fail(
+            where,
+            f"categories.{missing[0]}",
+            "is missing",
+            f"define all seven categories: {', '.join(CATEGORIES)}",
+        )
     _unknown(where, "categories.", cats, set(CATEGORIES))
     strategy = data.get("strategy", "cheapest")
     if strategy not in STRATEGIES:
-        raise _fail(where, "strategy", f"unknown strategy {strategy!r}",
-                    f"use one of {', '.join(STRATEGIES)}")
+        raise _fail(
+            where,
+            "strategy",
+            f"unknown strategy {strategy!r}",
+            f"use one of {', '.join(STRATEGIES)}",
+        )
     baseline = data.get("baseline")
     if not isinstance(baseline, str) or not baseline:
-        raise _fail(where, "baseline", "is required",
-                    "name the single model you would otherwise use, e.g. baseline: claude-sonnet-4-5")
+        raise _fail(
+            where,
+            "baseline",
+            "is required",
+            "name the single model you would otherwise use, e.g. baseline: claude-sonnet-4-5",
+        )
     models = data.get("models") or []
     if not isinstance(models, list) or not all(isinstance(m, Mapping) for m in models):
-        raise _fail(where, "models", "must be a list of model entries",
-                    "e.g. models: [{name: my-model, provider: openai, prices: {input: 1, output: 2}}]")
+        raise _fail(
+            where,
+            "models",
+            "must be a list of model entries",
+            "e.g. models: [{name: my-model, provider: openai, prices: {input: 1, output: 2}}]",
+        )
     return RouterConfig(
         baseline=baseline,
         strategy=strategy,
@@ -171,13 +217,21 @@ def load_config(path: Path) -> RouterConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise _fail(where, "(file)", f"cannot be read ({exc.strerror})",
-                    "check the path given by --config or MMOA_CONFIG") from None
+        raise _fail(
+            where,
+            "(file)",
+            f"cannot be read ({exc.strerror})",
+            "check the path given by --config or MMOA_CONFIG",
+        ) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
-        raise _fail(where, at, f"is not valid YAML ({getattr(exc, 'problem', exc)})",
-                    "fix the indentation or quoting there") from None
+        raise _fail(
+            where,
+            at,
+            f"is not valid YAML ({getattr(exc, 'problem', exc)})",
+            "fix the indentation or quoting there",
+        ) from None
     return parse_config(raw, where)

@@ -20,7 +20,7 @@ class NoCapableModel(RouterError):
 
 
 class ProviderError(RouterError):
-    """One provider call failed. `error_type` follows OTel's `error.type` (e.g. "429", "timeout")."""
+    """One provider call failed; `error_type` follows OTel's `error.type` ("429", "timeout")."""
 
     retryable: bool = True
 

@@ -122,12 +122,19 @@ class Router:
         for policy in self.config.categories.values():
             for i, name in enumerate(policy.chain):
                 if name not in self.catalog:
-                    raise ConfigError(where, f"categories.{policy.name}.chain[{i}]",
-                                      f"unknown model {name!r}",
-                                      "use a name from `mmoa models`, or add it under `models:`")
+                    raise ConfigError(
+                        where,
+                        f"categories.{policy.name}.chain[{i}]",
+                        f"unknown model {name!r}",
+                        "use a name from `mmoa models`, or add it under `models:`",
+                    )
         if self.config.baseline not in self.catalog:
-            raise ConfigError(where, "baseline", f"unknown model {self.config.baseline!r}",
-                              "use a name from `mmoa models`, e.g. claude-sonnet-4-5")
+            raise ConfigError(
+                where,
+                "baseline",
+                f"unknown model {self.config.baseline!r}",
+                "use a name from `mmoa models`, e.g. claude-sonnet-4-5",
+            )
         return self.catalog.get(self.config.baseline)
 
     def complete(
@@ -206,14 +213,34 @@ class Router:
                 done = provider.complete(call)
             except ProviderError as exc:
                 end = t + exc.latency_ns
-                records.append(AttemptRecord(call.model, call.attempt, t, end, None,
-                                             exc.error_type, str(exc), Decimal(0), simulated))
+                records.append(
+                    AttemptRecord(
+                        call.model,
+                        call.attempt,
+                        t,
+                        end,
+                        None,
+                        exc.error_type,
+                        str(exc),
+                        Decimal(0),
+                        simulated,
+                    )
+                )
                 t = end
                 continue
-            records.append(AttemptRecord(
-                call.model, call.attempt, t, t + done.latency_ns, done, None, None,
-                cost(call.model.price, done.usage), done.simulated,
-            ))
+            records.append(
+                AttemptRecord(
+                    call.model,
+                    call.attempt,
+                    t,
+                    t + done.latency_ns,
+                    done,
+                    None,
+                    None,
+                    cost(call.model.price, done.usage),
+                    done.simulated,
+                )
+            )
             break
         return records
 

@@ -106,7 +106,10 @@ def _by_cost(models: Iterable[ModelSpec], input_tokens: int, output_tokens: int)
     def key(m: ModelSpec) -> tuple[int, Decimal, int, str]:
         est = estimated_cost(m, input_tokens, output_tokens)
         # unpriced models go last: their cost cannot be compared
-        return (1, Decimal(0), -m.intelligence, m.name) if est is None else (
-            0, est, -m.intelligence, m.name)
+        return (
+            (1, Decimal(0), -m.intelligence, m.name)
+            if est is None
+            else (0, est, -m.intelligence, m.name)
+        )
 
     return sorted(models, key=key)

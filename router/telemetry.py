@@ -45,18 +45,20 @@ def attempt_attributes(a: AttemptRecord, request_id: str, tags: AttrMap) -> Attr
         attrs["error.type"] = a.error_type or "error"
     else:
         u = c.usage
-        attrs.update({
-            "gen_ai.response.model": c.response_model,
-            "gen_ai.response.id": c.response_id,
-            "gen_ai.response.finish_reasons": (c.finish_reason,),
-            "gen_ai.usage.input_tokens": u.input_tokens,
-            "gen_ai.usage.output_tokens": u.output_tokens,
-            "gen_ai.usage.cache_read.input_tokens": u.cache_read_tokens,
-            "gen_ai.usage.cache_creation.input_tokens": u.cache_write_tokens,
-            "gen_ai.usage.reasoning.output_tokens": u.reasoning_tokens,
-            "server.address": c.server_address,
-            "server.port": c.server_port,
-        })
+        attrs.update(
+            {
+                "gen_ai.response.model": c.response_model,
+                "gen_ai.response.id": c.response_id,
+                "gen_ai.response.finish_reasons": (c.finish_reason,),
+                "gen_ai.usage.input_tokens": u.input_tokens,
+                "gen_ai.usage.output_tokens": u.output_tokens,
+                "gen_ai.usage.cache_read.input_tokens": u.cache_read_tokens,
+                "gen_ai.usage.cache_creation.input_tokens": u.cache_write_tokens,
+                "gen_ai.usage.reasoning.output_tokens": u.reasoning_tokens,
+                "server.address": c.server_address,
+                "server.port": c.server_port,
+            }
+        )
     cost = money(a.cost)
     if cost is not None:
         attrs["mmoa.cost.usd"] = cost

@@ -14,32 +14,64 @@ from router.errors import ProviderError
 from router.providers.base import Call, Completion
 
 
-def spec(name: str, *, intelligence: int, coding: int = 0, price: Price | None = None,
-         context_window: int = 128_000, strengths: tuple[str, ...] = ()) -> ModelSpec:
+def spec(
+    name: str,
+    *,
+    intelligence: int,
+    coding: int = 0,
+    price: Price | None = None,
+    context_window: int = 128_000,
+    strengths: tuple[str, ...] = (),
+) -> ModelSpec:
     return ModelSpec(
-        name=name, provider="openai", context_window=context_window, max_output=16_000,
-        intelligence=intelligence, coding=coding, tier="economy", strengths=strengths,
-        price=price, otel_provider="openai", server="api.example.test",
-        price_provider="openai", price_model=name,
+        name=name,
+        provider="openai",
+        context_window=context_window,
+        max_output=16_000,
+        intelligence=intelligence,
+        coding=coding,
+        tier="economy",
+        strengths=strengths,
+        price=price,
+        otel_provider="openai",
+        server="api.example.test",
+        price_provider="openai",
+        price_model=name,
     )
 
 
 def price(inp: str, out: str, cached: str | None = None) -> Price:
-    return Price(Rate(Decimal(inp)), Rate(Decimal(out)),
-                 cache_read=Rate(Decimal(cached)) if cached else None, source="test")
+    return Price(
+        Rate(Decimal(inp)),
+        Rate(Decimal(out)),
+        cache_read=Rate(Decimal(cached)) if cached else None,
+        source="test",
+    )
 
 
 # cheap < mid < strong; "big" has a large window; "baseline" is the single-model reference
-CATALOG = Catalog((
-    spec("cheap", intelligence=30, coding=20, price=price("0.10", "0.40", "0.025"),
-         context_window=8_000),
-    spec("mid", intelligence=50, coding=45, price=price("0.50", "2", "0.05")),
-    spec("strong", intelligence=70, coding=65, price=price("3", "15", "0.30"),
-         strengths=("reasoning",)),
-    spec("big", intelligence=45, coding=30, price=price("1", "4"), context_window=1_000_000),
-    spec("mystery", intelligence=90, coding=90, price=None),
-    spec("baseline", intelligence=65, coding=60, price=price("3", "15", "0.30")),
-))
+CATALOG = Catalog(
+    (
+        spec(
+            "cheap",
+            intelligence=30,
+            coding=20,
+            price=price("0.10", "0.40", "0.025"),
+            context_window=8_000,
+        ),
+        spec("mid", intelligence=50, coding=45, price=price("0.50", "2", "0.05")),
+        spec(
+            "strong",
+            intelligence=70,
+            coding=65,
+            price=price("3", "15", "0.30"),
+            strengths=("reasoning",),
+        ),
+        spec("big", intelligence=45, coding=30, price=price("1", "4"), context_window=1_000_000),
+        spec("mystery", intelligence=90, coding=90, price=None),
+        spec("baseline", intelligence=65, coding=60, price=price("3", "15", "0.30")),
+    )
+)
 
 
 def config(**categories: Mapping[str, Any]) -> RouterConfig:
@@ -53,8 +85,9 @@ class ScriptedProvider:
 
     name = "scripted"
 
-    def __init__(self, script: Mapping[str, list[Usage | ProviderError]],
-                 latency_ns: int = 250_000_000) -> None:
+    def __init__(
+        self, script: Mapping[str, list[Usage | ProviderError]], latency_ns: int = 250_000_000
+    ) -> None:
         self.script = {k: list(v) for k, v in script.items()}
         self.latency_ns = latency_ns
         self.calls: list[Call] = []
@@ -65,8 +98,13 @@ class ScriptedProvider:
         if isinstance(outcome, ProviderError):
             raise outcome
         return Completion(
-            text=f"answer from {call.model.name}", response_model=call.model.name,
-            response_id=f"r-{len(self.calls)}", finish_reason="stop", usage=outcome,
-            latency_ns=self.latency_ns, server_address="api.example.test", server_port=443,
+            text=f"answer from {call.model.name}",
+            response_model=call.model.name,
+            response_id=f"r-{len(self.calls)}",
+            finish_reason="stop",
+            usage=outcome,
+            latency_ns=self.latency_ns,
+            server_address="api.example.test",
+            server_port=443,
             simulated=False,
         )

@@ -16,9 +16,17 @@ import pytest
 DEMO_REQUESTS = 2_000
 
 
-def mmoa(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "mmoa", *args], capture_output=True, text=True,
-                         cwd=cwd, check=False, env=_env())
+def mmoa(
+    *args: str, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "mmoa", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        env=_env(),
+    )
     if check and out.returncode != 0:
         raise AssertionError(f"mmoa {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
     return out
@@ -48,7 +56,8 @@ def test_demo_report_equals_an_independent_sum_over_raw_spans(demo_store: Path) 
     raw = duckdb.connect(str(demo_store), read_only=True)
     calls_cost, calls_in, calls_out, n_calls = raw.execute(
         "SELECT sum(cost_usd), sum(input_tokens), sum(output_tokens), count(*) FROM spans "
-        "WHERE operation IS NOT NULL").fetchone()
+        "WHERE operation IS NOT NULL"
+    ).fetchone()
     routes, attempts, baseline, ok = raw.execute(
         "SELECT count(*), sum(attempts), sum(baseline_cost_usd), "
         "count(*) FILTER (WHERE route_status = 'ok') FROM spans WHERE name = 'mmoa.route'"
@@ -73,35 +82,61 @@ def test_demo_is_deterministic(tmp_path: Path) -> None:
     for i in range(2):
         store = tmp_path / f"run{i}.duckdb"
         mmoa("demo", "--requests", "300", "--store", str(store), "--no-progress")
-        out = mmoa("sql", "SELECT sum(cost_usd), sum(input_tokens), count(*) FROM calls",
-                   "--json", "--store", str(store))
+        out = mmoa(
+            "sql",
+            "SELECT sum(cost_usd), sum(input_tokens), count(*) FROM calls",
+            "--json",
+            "--store",
+            str(store),
+        )
         totals.append(json.loads(out.stdout))
     assert totals[0] == totals[1]
 
 
 def test_demo_timestamps_cover_the_last_day(demo_store: Path) -> None:
-    out = mmoa("sql", "SELECT (max(ts) - min(ts)) > INTERVAL 20 HOUR AS spread, "
-               "count(DISTINCT hour(ts)) AS hours FROM requests", "--json",
-               "--store", str(demo_store))
+    out = mmoa(
+        "sql",
+        "SELECT (max(ts) - min(ts)) > INTERVAL 20 HOUR AS spread, "
+        "count(DISTINCT hour(ts)) AS hours FROM requests",
+        "--json",
+        "--store",
+        str(demo_store),
+    )
     assert json.loads(out.stdout) == [{"spread": True, "hours": 24}]
 
 
 def test_sql_formats_and_views(demo_store: Path) -> None:
-    out = mmoa("sql", "SELECT category, requests FROM savings_by_category ORDER BY category",
-               "--csv", "--store", str(demo_store))
+    out = mmoa(
+        "sql",
+        "SELECT category, requests FROM savings_by_category ORDER BY category",
+        "--csv",
+        "--store",
+        str(demo_store),
+    )
     rows = list(csv.reader(io.StringIO(out.stdout)))
     assert rows[0] == ["category", "requests"] and len(rows) == 8
     assert sum(int(r[1]) for r in rows[1:]) == DEMO_REQUESTS
-    out = mmoa("sql", "SELECT sum(cost_usd) AS c FROM savings_by_model", "--json",
-               "--store", str(demo_store))
+    out = mmoa(
+        "sql",
+        "SELECT sum(cost_usd) AS c FROM savings_by_model",
+        "--json",
+        "--store",
+        str(demo_store),
+    )
     assert Decimal(json.loads(out.stdout)[0]["c"]) > 0
     table = mmoa("sql", "SELECT 1 AS one", "--store", str(demo_store)).stdout
     assert "one" in table and "1 row" in table
 
 
-@pytest.mark.parametrize("query", ["DELETE FROM spans", "DROP VIEW calls",
-                                   "UPDATE spans SET cost_usd = 0",
-                                   "COPY spans TO 'leak.csv'"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM spans",
+        "DROP VIEW calls",
+        "UPDATE spans SET cost_usd = 0",
+        "COPY spans TO 'leak.csv'",
+    ],
+)
 def test_sql_refuses_writes(demo_store: Path, query: str) -> None:
     out = mmoa("sql", query, "--store", str(demo_store), check=False)
     assert out.returncode == 2
@@ -113,8 +148,11 @@ def test_sql_refuses_writes(demo_store: Path, query: str) -> None:
 
 def test_report_groupings_and_errors(demo_store: Path) -> None:
     for by in ("model", "category", "provider", "day", "tag"):
-        out = json.loads(mmoa("report", "--by", by, "--since", "48h", "--json",
-                              "--store", str(demo_store)).stdout)
+        out = json.loads(
+            mmoa(
+                "report", "--by", by, "--since", "48h", "--json", "--store", str(demo_store)
+            ).stdout
+        )
         assert sum(r["requests"] for r in out["breakdowns"][by]) >= DEMO_REQUESTS
     text = mmoa("report", "--store", str(demo_store)).stdout
     assert "SIMULATED TRAFFIC" in text and "single-model baseline" in text
@@ -127,23 +165,47 @@ def test_report_groupings_and_errors(demo_store: Path) -> None:
 def test_models_lists_the_catalog() -> None:
     rows = json.loads(mmoa("models", "--json").stdout)
     names = {r["name"] for r in rows}
-    assert {"gpt-4o-mini", "gpt-5-nano", "claude-sonnet-4-5", "gemini-2.5-pro",
-            "llama-3.1-70b-versatile"} <= names
+    assert {
+        "gpt-4o-mini",
+        "gpt-5-nano",
+        "claude-sonnet-4-5",
+        "gemini-2.5-pro",
+        "llama-3.1-70b-versatile",
+    } <= names
     mini = next(r for r in rows if r["name"] == "gpt-4o-mini")
     assert (mini["input_price"], mini["cached_input_price"], mini["output_price"]) == (
-        "0.15", "0.075", "0.6")
+        "0.15",
+        "0.075",
+        "0.6",
+    )
     assert "claude-sonnet-4-5" in mmoa("models").stdout
 
 
 def test_ask_routes_one_prompt(tmp_path: Path) -> None:
     store = tmp_path / "ask.duckdb"
-    out = json.loads(mmoa("ask", "Implement a binary search function in Python with tests",
-                          "--json", "--tag", "team=search", "--store", str(store)).stdout)
+    out = json.loads(
+        mmoa(
+            "ask",
+            "Implement a binary search function in Python with tests",
+            "--json",
+            "--tag",
+            "team=search",
+            "--store",
+            str(store),
+        ).stdout
+    )
     assert out["category"] == "coding_implementation" and out["simulated"] is True
     assert Decimal(out["cost_usd"]) < Decimal(out["baseline_cost_usd"])
     assert out["baseline_model"] == "claude-sonnet-4-5"
-    rows = json.loads(mmoa("sql", "SELECT request_id, model, tags['team'] AS team FROM requests",
-                           "--json", "--store", str(store)).stdout)
+    rows = json.loads(
+        mmoa(
+            "sql",
+            "SELECT request_id, model, tags['team'] AS team FROM requests",
+            "--json",
+            "--store",
+            str(store),
+        ).stdout
+    )
     assert rows == [{"request_id": out["request_id"], "model": out["model"], "team": "search"}]
     text = mmoa("ask", "What is the capital of France?", "--store", str(store)).stdout
     assert "SIMULATED TRAFFIC" in text and "reason" in text and "baseline" in text
@@ -153,12 +215,16 @@ def test_bad_input_gets_one_clear_line(tmp_path: Path) -> None:
     store = str(tmp_path / "x.duckdb")
     out = mmoa("ask", "hi", "--model", "gpt-4o-mni", "--store", store, check=False)
     assert out.returncode == 2
-    assert out.stderr.strip() == ("mmoa: error: unknown model 'gpt-4o-mni'. Did you mean "
-                                  "gpt-4o-mini, gpt-4.1-mini, gpt-5-mini? Run `mmoa models` for the catalog, or add it "
-                                  "under `models:` in mmoa.yaml.")
+    assert out.stderr.strip() == (
+        "mmoa: error: unknown model 'gpt-4o-mni'. Did you mean "
+        "gpt-4o-mini, gpt-4.1-mini, gpt-5-mini? Run `mmoa models` for the catalog, or add it "
+        "under `models:` in mmoa.yaml."
+    )
     bad = tmp_path / "bad.yaml"
-    bad.write_text("baseline: claude-sonnet-4-5\ncategories:\n  simple_quick: {floors: {basic: "
-                   "{intelligence: high}}}\n")
+    bad.write_text(
+        "baseline: claude-sonnet-4-5\ncategories:\n  simple_quick: {floors: {basic: "
+        "{intelligence: high}}}\n"
+    )
     out = mmoa("models", "--config", str(bad), check=False)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     assert str(bad) in out.stderr and "Fix:" in out.stderr
@@ -176,4 +242,5 @@ def test_demo_refuses_to_replace_real_data(tmp_path: Path) -> None:
     out = mmoa("demo", "--requests", "10", "--store", str(store), check=False)
     assert out.returncode == 2 and "will not touch it" in out.stderr
     assert duckdb.connect(str(store), read_only=True).execute(
-        "SELECT count(*) FROM spans").fetchone() == (1,)
+        "SELECT count(*) FROM spans"
+    ).fetchone() == (1,)

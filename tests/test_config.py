@@ -315,7 +315,8 @@ def test_unknown_floor_strength_is_rejected(shipped_raw: dict[str, Any]) -> None
         parse_config(raw, "x.yaml")
     assert str(info.value) == (
         "x.yaml: categories.complex_reasoning.floors.expert.strengths: unknown strength "
-        "'reasonin'. Fix: use one of large_context, coding, reasoning, vision, fast, writing")
+        "'reasonin'. Fix: use one of large_context, coding, reasoning, vision, fast, writing"
+    )
 
 
 # ------------------------------------------------------------------------------- settings

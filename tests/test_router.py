@@ -23,8 +23,13 @@ def make(script, cfg=None, latency_ns=250_000_000):  # type: ignore[no-untyped-d
     tp = TracerProvider()
     tp.add_span_processor(SimpleSpanProcessor(exporter))
     provider = ScriptedProvider(script, latency_ns)
-    router = Router(CATALOG, cfg or config(), lambda spec: provider,
-                    tracer=tp.get_tracer("mmoa.router"), clock=lambda: T0)
+    router = Router(
+        CATALOG,
+        cfg or config(),
+        lambda spec: provider,
+        tracer=tp.get_tracer("mmoa.router"),
+        clock=lambda: T0,
+    )
     return router, provider, exporter
 
 
@@ -51,8 +56,9 @@ def test_cheapest_capable_model_is_chosen_and_costed_exactly() -> None:
 
 
 def test_span_contract() -> None:
-    usage = Usage(input_tokens=1_000, output_tokens=500, cache_read_tokens=200,
-                  reasoning_tokens=100)
+    usage = Usage(
+        input_tokens=1_000, output_tokens=500, cache_read_tokens=200, reasoning_tokens=100
+    )
     router, _, exporter = make({"cheap": [usage]})
     result = router.complete("What is the capital of France?", tags={"team": "search"})
     spans = spans_by_name(exporter)
@@ -92,10 +98,12 @@ def test_span_contract() -> None:
 
 def test_failure_moves_to_the_next_cheapest_and_every_attempt_is_a_span() -> None:
     usage = Usage(input_tokens=100, output_tokens=100)
-    router, provider, exporter = make({
-        "cheap": [RateLimited("429", "slow down", latency_ns=40_000_000)],
-        "mid": [usage],
-    })
+    router, provider, exporter = make(
+        {
+            "cheap": [RateLimited("429", "slow down", latency_ns=40_000_000)],
+            "mid": [usage],
+        }
+    )
     result = router.complete("What is the capital of France?")
     assert result.model == "mid"
     assert [c.model.name for c in provider.calls] == ["cheap", "mid"]
@@ -111,11 +119,13 @@ def test_failure_moves_to_the_next_cheapest_and_every_attempt_is_a_span() -> Non
 
 
 def test_all_attempts_failing_raises_one_error_listing_each() -> None:
-    router, _, exporter = make({
-        "cheap": [ServerError("500", "boom")],
-        "mid": [RateLimited("429", "busy")],
-        "big": [ServerError("500", "down")],
-    })
+    router, _, exporter = make(
+        {
+            "cheap": [ServerError("500", "boom")],
+            "mid": [RateLimited("429", "busy")],
+            "big": [ServerError("500", "down")],
+        }
+    )
     with pytest.raises(AllAttemptsFailed) as info:
         router.complete("What is the capital of France?")
     assert [m for m, _ in info.value.attempts] == ["cheap", "mid", "big"]
@@ -128,11 +138,13 @@ def test_all_attempts_failing_raises_one_error_listing_each() -> None:
 
 
 def test_floor_by_complexity_and_context_window() -> None:
-    cfg = config(complex_reasoning={"floors": {"basic": {"intelligence": 60,
-                                                          "strengths": ["reasoning"]}}})
+    cfg = config(
+        complex_reasoning={"floors": {"basic": {"intelligence": 60, "strengths": ["reasoning"]}}}
+    )
     router, _, _ = make({"strong": [Usage(10, 10)]}, cfg)
-    result = router.complete("Prove step by step that the square root of 2 is irrational.",
-                             category="complex_reasoning")
+    result = router.complete(
+        "Prove step by step that the square root of 2 is irrational.", category="complex_reasoning"
+    )
     assert result.model == "strong"
     # a prompt too long for cheap's 8k window goes to the next cheapest that fits
     router, _, _ = make({"mid": [Usage(10, 10)]})

@@ -31,8 +31,9 @@ def route(store: Path, script, prompts, **kw):  # type: ignore[no-untyped-def]
     tp.add_span_processor(SimpleSpanProcessor(memory))
     tp.add_span_processor(SimpleSpanProcessor(db))
     provider = ScriptedProvider(script)
-    router = Router(CATALOG, config(), lambda s: provider, tracer=tp.get_tracer("mmoa.router"),
-                    clock=lambda: T0)
+    router = Router(
+        CATALOG, config(), lambda s: provider, tracer=tp.get_tracer("mmoa.router"), clock=lambda: T0
+    )
     results = []
     for p in prompts:
         try:
@@ -45,13 +46,27 @@ def route(store: Path, script, prompts, **kw):  # type: ignore[no-untyped-def]
 
 def test_migration_from_empty_creates_the_sql_surface(store: Path) -> None:
     conn = open_writer(store)
-    names = {r[0] for r in conn.execute(
-        "SELECT table_name FROM information_schema.tables").fetchall()}
-    assert {"spans", "models", "schema_migrations", "calls", "requests", "savings_summary",
-            "savings_by_category", "savings_by_model", "savings_by_provider", "savings_by_day",
-            "savings_by_tag", "spend_by_day_model", "unpriced_models"} <= names
+    names = {
+        r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    assert {
+        "spans",
+        "models",
+        "schema_migrations",
+        "calls",
+        "requests",
+        "savings_summary",
+        "savings_by_category",
+        "savings_by_model",
+        "savings_by_provider",
+        "savings_by_day",
+        "savings_by_tag",
+        "spend_by_day_model",
+        "unpriced_models",
+    } <= names
     assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-        (1, "001_spans.sql")]
+        (1, "001_spans.sql")
+    ]
     assert migrate(conn) == []  # a second run applies nothing
     conn.close()
     conn = open_writer(store)  # reopening is idempotent too
@@ -65,15 +80,25 @@ def test_exact_costs_through_the_views(store: Path) -> None:
     conn = analytics.open_reader(store)
     calls = conn.execute(
         "SELECT model, input_tokens, cached_input_tokens, output_tokens, cost_usd, status "
-        "FROM calls").fetchall()
+        "FROM calls"
+    ).fetchall()
     # cheap: 800 x 0.10 + 200 x 0.025 + 500 x 0.40 = 285 micro-dollars
     assert calls == [("cheap", 1_000, 200, 500, Decimal("0.0002850000"), "ok")]
     req = conn.execute(
         "SELECT category, model, attempts, cost_usd, baseline_cost_usd, saving_usd, status, "
-        "tags['team'] FROM requests WHERE model = 'cheap'").fetchone()
+        "tags['team'] FROM requests WHERE model = 'cheap'"
+    ).fetchone()
     # baseline: 800 x 3 + 200 x 0.30 + 500 x 15 = 9960 micro-dollars
-    assert req == ("simple_quick", "cheap", 1, Decimal("0.0002850000"),
-                   Decimal("0.0099600000"), Decimal("0.0096750000"), "ok", "search")
+    assert req == (
+        "simple_quick",
+        "cheap",
+        1,
+        Decimal("0.0002850000"),
+        Decimal("0.0099600000"),
+        Decimal("0.0096750000"),
+        "ok",
+        "search",
+    )
 
 
 def test_duplicate_delivery_is_stored_once(store: Path) -> None:
@@ -92,8 +117,9 @@ def test_unpriced_is_null_and_flagged(store: Path) -> None:
     route(store, {"mystery": [Usage(100, 100)]}, ["hello"], model="mystery")
     conn = analytics.open_reader(store)
     assert conn.execute("SELECT cost_usd FROM calls").fetchall() == [(None,)]
-    assert conn.execute("SELECT cost_usd, saving_usd, unpriced_calls FROM requests"
-                        ).fetchall() == [(None, None, 1)]
+    assert conn.execute("SELECT cost_usd, saving_usd, unpriced_calls FROM requests").fetchall() == [
+        (None, None, 1)
+    ]
     assert conn.execute("SELECT model, calls FROM unpriced_models").fetchall() == [("mystery", 1)]
     summary = analytics.build(conn, [], None).summary
     assert summary["unpriced_calls"] == 1
@@ -104,10 +130,13 @@ def test_unpriced_is_null_and_flagged(store: Path) -> None:
 def test_failed_attempts_are_calls_with_error_type(store: Path) -> None:
     route(store, {"cheap": [ServerError("500", "boom")], "mid": [Usage(100, 100)]}, ["hello"])
     conn = analytics.open_reader(store)
-    rows = conn.execute("SELECT model, status, error_type, cost_usd FROM calls ORDER BY ts, model"
-                        ).fetchall()
-    assert rows == [("cheap", "error", "500", Decimal(0)), ("mid", "ok", None,
-                                                            Decimal("0.0002500000"))]
+    rows = conn.execute(
+        "SELECT model, status, error_type, cost_usd FROM calls ORDER BY ts, model"
+    ).fetchall()
+    assert rows == [
+        ("cheap", "error", "500", Decimal(0)),
+        ("mid", "ok", None, Decimal("0.0002500000")),
+    ]
     assert conn.execute("SELECT attempts, model FROM requests").fetchall() == [(2, "mid")]
 
 
@@ -117,24 +146,38 @@ def test_models_table_is_the_catalog(store: Path) -> None:
     write_catalog(conn, catalog)
     write_catalog(conn, catalog)  # replacing, not appending
     assert conn.execute("SELECT count(*) FROM models").fetchone() == (len(catalog),)
-    row = conn.execute("SELECT input_price, cached_input_price, output_price, long_context_from "
-                       "FROM models WHERE name = 'claude-sonnet-4-5'").fetchone()
+    row = conn.execute(
+        "SELECT input_price, cached_input_price, output_price, long_context_from "
+        "FROM models WHERE name = 'claude-sonnet-4-5'"
+    ).fetchone()
     assert row == (Decimal("3"), Decimal("0.3"), Decimal("15"), 200_000)
     # the seeds' role-picking query
     picked = conn.execute(
         "SELECT name FROM models WHERE intelligence >= 55 AND coding >= 45 "
-        "ORDER BY input_price, name LIMIT 5").fetchall()
-    assert [r[0] for r in picked] == ["gpt-5-mini", "claude-haiku-4-5", "gemini-2.5-pro",
-                                      "gpt-5", "claude-sonnet-4-0"]
+        "ORDER BY input_price, name LIMIT 5"
+    ).fetchall()
+    assert [r[0] for r in picked] == [
+        "gpt-5-mini",
+        "claude-haiku-4-5",
+        "gemini-2.5-pro",
+        "gpt-5",
+        "claude-sonnet-4-0",
+    ]
     conn.close()
 
 
 def test_reader_refuses_writes_and_files(store: Path) -> None:
     open_writer(store).close()
     conn = analytics.open_reader(store)
-    for sql in ["DELETE FROM spans", "CREATE TABLE x (a INT)", "COPY spans TO '/tmp/x.csv'",
-                "ATTACH '/tmp/other.duckdb' AS o", "SELECT * FROM read_csv('/etc/passwd')",
-                "SET enable_external_access = true", "INSTALL httpfs"]:
+    for sql in [
+        "DELETE FROM spans",
+        "CREATE TABLE x (a INT)",
+        "COPY spans TO '/tmp/x.csv'",
+        "ATTACH '/tmp/other.duckdb' AS o",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SET enable_external_access = true",
+        "INSTALL httpfs",
+    ]:
         try:
             analytics.query(conn, sql)
         except analytics.WriteRefused as exc:
@@ -156,7 +199,10 @@ def test_reader_errors_name_the_fix(tmp_path: Path) -> None:
         # DuckDB locks the file against every other process while one writes
         out = subprocess.run(
             [sys.executable, "-m", "mmoa", "sql", "SELECT 1", "--store", str(held)],
-            capture_output=True, text=True, check=False)
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     finally:
         writer.close()
     assert out.returncode == 2

@@ -19,7 +19,7 @@ class Call:
     attempt: int
     # Deterministic key of the request; the simulated provider seeds its draws from it.
     key: str
-    # The classifier's view of the task; real providers ignore it, the simulator shapes output by it.
+    # The classifier's view of the task: real providers ignore it, the simulator shapes by it.
     category: str = "general_development"
     complexity: str = "intermediate"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from catalog import ModelSpec, Usage
 from router.classifier import estimate_tokens
-from router.errors import Overloaded, ProviderError, RateLimited, ServerError, Timeout
+from router.errors import Overloaded, RateLimited, ServerError, Timeout
 from router.providers.base import Call, Completion
 
 NS_PER_MS = 1_000_000
@@ -86,7 +86,7 @@ class SimulatedProvider:
         self._maybe_fail(rng, call.model, vendor)
         usage, finish = _usage(rng, call, vendor)
         return Completion(
-            text=f"[simulated {call.model.name}] {ANSWERS.get(call.category, ANSWERS['simple_quick'])}",
+            text=f"[simulated {call.model.name}] {ANSWERS[call.category]}",
             response_model=call.model.name,
             response_id=f"sim-{call.key}-{call.attempt}",
             finish_reason=finish,
