@@ -1,7 +1,7 @@
 """Analytics: read-only queries over the store, through the views and macros in sql/."""
 
 from analytics.errors import AnalyticsError, StoreUnavailable, WriteRefused
-from analytics.report import GROUPINGS, Report, build, savings
+from analytics.report import GROUPINGS, Report, build, hourly, savings
 from analytics.store import open_reader, query
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "StoreUnavailable",
     "WriteRefused",
     "build",
+    "hourly",
     "open_reader",
     "query",
     "savings",

@@ -78,3 +78,8 @@ def _empty_summary() -> dict[str, Any]:
         "unpriced_calls": 0,
         "simulated": False,
     }
+
+
+def hourly(conn: duckdb.DuckDBPyConnection, since: datetime | None) -> list[dict[str, Any]]:
+    """Spend and baseline per hour (the `hour` grouping of savings_report), oldest first."""
+    return sorted(savings(conn, "hour", since), key=lambda r: str(r["key"]))

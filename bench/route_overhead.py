@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -57,6 +58,8 @@ def mmoa_overhead(n: int, store: Path) -> dict[str, float]:
 
 
 def litellm_overhead(n: int) -> dict[str, float] | str:
+    # its own price map from the bundled copy: no network here
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
         import litellm
     except ImportError:

@@ -86,6 +86,12 @@ def parser() -> argparse.ArgumentParser:
     _common(p, config=True)
     p.set_defaults(func=cmd_models)
 
+    p = sub.add_parser("dashboard", help="open the Streamlit dashboard over the store")
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    _common(p, json=False)
+    p.set_defaults(func=cmd_dashboard)
+
     p = sub.add_parser("ask", help="route one prompt and show the answer, model, reason and cost")
     p.add_argument("prompt")
     p.add_argument(
@@ -303,6 +309,44 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def dashboard_command(store: Path, host: str, port: int) -> list[str]:
+    """The `streamlit run` command line that serves dashboard/app.py for `store`."""
+    from importlib.util import find_spec
+
+    spec = find_spec("dashboard.app")
+    if spec is None or spec.origin is None:
+        raise UserError("the dashboard package is missing: reinstall mmoa (pip install -e .)")
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        spec.origin,
+        "--server.headless",
+        "true",
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--",
+        "--store",
+        str(store.resolve()),
+    ]
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import subprocess
+
+    import analytics
+
+    store = _store(args)
+    analytics.open_reader(store).close()  # fail here, in one line, if the store cannot be read
+    print(f"mmoa dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    return subprocess.call(dashboard_command(store, args.host, args.port))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import analytics
     from mmoa import demo, render, settings
@@ -336,19 +380,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"in {ran.seconds:.1f} s into {store}"
     )
     render.print_report(console, report, title="mmoa savings report, simulated day")
-    console.print(NEXT_STEPS.format(store=store))
+    from mmoa import settings as names
+
+    flag = "" if store == names.store_path() else f" --store {store}"
+    console.print(NEXT_STEPS.format(store=store, s=flag))
     return 0
 
 
 NEXT_STEPS = """
 [bold]Explore further[/] (activate with `. .venv/bin/activate`, or prefix with .venv/bin/):
-  mmoa report --since 24h --by provider --by day
-  mmoa report --by tag --json
-  mmoa sql "SELECT * FROM savings_by_category"
-  mmoa sql "SELECT model, count(*), sum(cost_usd) FROM calls GROUP BY ALL ORDER BY 3 DESC"
-  mmoa ask "Write a SQL query that finds duplicate emails" --json
+  mmoa report --since 24h --by provider --by day{s}
+  mmoa report --by tag --json{s}
+  mmoa sql "SELECT * FROM savings_by_category"{s}
+  mmoa sql "SELECT model, count(*), sum(cost_usd) FROM calls GROUP BY ALL ORDER BY 3 DESC"{s}
+  mmoa ask "Write a SQL query that finds duplicate emails" --json{s}
   mmoa models
-  Store: {store} (plain DuckDB: `duckdb {store}` works too)"""
+  mmoa dashboard{s}    then open http://127.0.0.1:8501
+  The store is a plain DuckDB file: {store}"""
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:

@@ -7,25 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from analytics.money import usd
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from analytics import Report
 
 SIMULATED_BANNER = "SIMULATED TRAFFIC: figures come from the offline `simulated` provider"
-
-
-def usd(value: Decimal | None) -> str:
-    """Dollars for people: cents for large sums, four significant digits for small ones."""
-    if value is None:
-        return "unpriced"
-    if abs(value) >= 100:
-        return f"${value:,.2f}"
-    if value == 0:
-        return "$0"
-    if abs(value) >= 1:
-        return f"${value:,.4f}"
-    return f"${value:.4g}" if abs(value) >= Decimal("0.0001") else f"${value:.3e}"
 
 
 def pct(value: float | None) -> str:

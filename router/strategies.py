@@ -10,6 +10,8 @@ from catalog import Catalog, ModelSpec, Usage, cost
 from router.config import CategoryPolicy, Floor
 from router.errors import NoCapableModel
 
+_CHOICE_CACHE = 50_000  # entries; a Choice is a few hundred bytes
+
 # Tokenizers differ by vendor; leave headroom when checking that a prompt fits a window.
 CONTEXT_SLACK = 1.15
 
@@ -58,6 +60,8 @@ class Cheapest:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._floor_cache: dict[Floor, tuple[ModelSpec, ...]] = {}
+        self._rates = {m.name: _rank_rates(m) for m in catalog}
+        self._choices: dict[tuple[str, str, int, int], Choice] = {}
 
     def _capable(self, floor: Floor) -> tuple[ModelSpec, ...]:
         found = self._floor_cache.get(floor)
@@ -69,7 +73,20 @@ class Cheapest:
     def choose(
         self, policy: CategoryPolicy, complexity: str, input_tokens: int, output_tokens: int
     ) -> Choice:
-        """The ordered candidates for one request."""
+        """The ordered candidates for one request (memoized: many prompts share a size)."""
+        key = (policy.name, complexity, input_tokens, output_tokens)
+        found = self._choices.get(key)
+        if found is None:
+            if len(self._choices) >= _CHOICE_CACHE:
+                self._choices.clear()
+            found = self._choices[key] = self._choose(
+                policy, complexity, input_tokens, output_tokens
+            )
+        return found
+
+    def _choose(
+        self, policy: CategoryPolicy, complexity: str, input_tokens: int, output_tokens: int
+    ) -> Choice:
         if policy.chain:
             return self._chain(policy, input_tokens, output_tokens)
         floor = policy.floors[complexity]
@@ -84,7 +101,7 @@ class Cheapest:
                 )
             best = max(fitting, key=lambda m: (m.intelligence, m.coding))
             return Choice((best,), f"no model meets {label}; most capable that fits: {best.name}")
-        ranked = _by_cost(capable, input_tokens, output_tokens)
+        ranked = _by_cost(capable, self._rates, input_tokens, output_tokens)
         top = ranked[0]
         return Choice(
             tuple(ranked),
@@ -102,14 +119,44 @@ class Cheapest:
         return Choice(tuple(usable), f"{policy.name} chain: primary {usable[0].name}")
 
 
-def _by_cost(models: Iterable[ModelSpec], input_tokens: int, output_tokens: int) -> list[ModelSpec]:
-    def key(m: ModelSpec) -> tuple[int, Decimal, int, str]:
-        est = estimated_cost(m, input_tokens, output_tokens)
-        # unpriced models go last: their cost cannot be compared
-        return (
-            (1, Decimal(0), -m.intelligence, m.name)
-            if est is None
-            else (0, est, -m.intelligence, m.name)
-        )
+_SCALE = Decimal(1_000_000)
+# (tier start, base in, base out, tier in, tier out): integer ranking rates
+Rates = tuple[int, int, int, int, int]
+
+
+def _rank_rates(m: ModelSpec) -> Rates | None:
+    """(tier start, base in, base out, tier in, tier out) in micro-dollars per 1M tokens.
+
+    Ranking only: integer arithmetic keeps choosing fast; what a call costs is always
+    computed exactly by catalog.cost.
+    """
+    if m.price is None:
+        return None
+    p = m.price
+    start = p.tier_start or 0
+    above = start + 1
+    return (
+        start,
+        int(p.input.base * _SCALE),
+        int(p.output.base * _SCALE),
+        int(p.input.at(above) * _SCALE),
+        int(p.output.at(above) * _SCALE),
+    )
+
+
+def _by_cost(
+    models: Iterable[ModelSpec],
+    rates: dict[str, Rates | None],
+    input_tokens: int,
+    output_tokens: int,
+) -> list[ModelSpec]:
+    def key(m: ModelSpec) -> tuple[int, int, int, str]:
+        r = rates[m.name]
+        if r is None:  # unpriced models go last: their cost cannot be compared
+            return (1, 0, -m.intelligence, m.name)
+        start, base_in, base_out, tier_in, tier_out = r
+        if start and input_tokens > start:
+            base_in, base_out = tier_in, tier_out
+        return (0, base_in * input_tokens + base_out * output_tokens, -m.intelligence, m.name)
 
     return sorted(models, key=key)
