@@ -11,6 +11,8 @@ def usd(value: Decimal | None) -> str:
         return "unpriced"
     if value == 0:
         return "$0"
+    if value < 0:
+        return f"-{usd(-value)}"
     if abs(value) >= 1:
         return f"${value:,.2f}" if abs(value) >= 100 else f"${value:,.4f}"
     # normalize(): DECIMAL(18,10) from the store carries trailing zeros that are not precision
