@@ -253,6 +253,7 @@ def _tags(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from analytics.money import usd
     from mmoa import render, settings
     from mmoa.wiring import wire
 
@@ -303,8 +304,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     console.print(f"[dim]reason[/] {d.reason}")
     console.print(
         f"[dim]tokens[/] {u.input_tokens:,} in / {u.output_tokens:,} out  "
-        f"[dim]cost[/] {render.usd(result.cost)}  [dim]baseline "
-        f"({d.baseline_model})[/] {render.usd(result.baseline_cost)}"
+        f"[dim]cost[/] {usd(result.cost)}  [dim]baseline "
+        f"({d.baseline_model})[/] {usd(result.baseline_cost)}"
     )
     return 0
 
