@@ -25,8 +25,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/route_overhead.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/cli_startup.py
 
 clean:
 	rm -rf $(VENV) mmoa.duckdb mmoa.duckdb.wal
