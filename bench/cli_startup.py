@@ -18,12 +18,23 @@ def main(runs: int = 15) -> None:
     samples = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "mmoa", "--help"], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "mmoa", "--help"], check=True, stdout=subprocess.DEVNULL
+        )
         samples.append(time.perf_counter() - t)
-    print(json.dumps({"bench": "cli_startup", "command": "mmoa --help", "runs": runs,
-                      "median_s": round(statistics.median(samples), 3),
-                      "max_s": round(max(samples), 3), "goal_s": 0.3, "machine": machine()}))
+    print(
+        json.dumps(
+            {
+                "bench": "cli_startup",
+                "command": "mmoa --help",
+                "runs": runs,
+                "median_s": round(statistics.median(samples), 3),
+                "max_s": round(max(samples), 3),
+                "goal_s": 0.3,
+                "machine": machine(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
