@@ -24,9 +24,21 @@ class ProviderError(RouterError):
 
     retryable: bool = True
 
-    def __init__(self, error_type: str, message: str, *, latency_ns: int = 0) -> None:
+    def __init__(
+        self,
+        error_type: str,
+        message: str,
+        *,
+        latency_ns: int = 0,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        body: str | None = None,
+    ) -> None:
         self.error_type = error_type
         self.latency_ns = latency_ns
+        self.status = status  # HTTP status, when there was a response
+        self.retry_after_s = retry_after_s  # from retry-after / retry-after-ms headers
+        self.body = body  # the response body (truncated), never request headers or keys
         super().__init__(message)
 
 
@@ -47,9 +59,21 @@ class Timeout(ProviderError):
 
 
 class BadRequest(ProviderError):
-    """HTTP 400/401/403: retrying cannot help."""
+    """HTTP 400/401/403/404/422: retrying cannot help."""
 
     retryable = False
+
+
+class ConnectionFailed(ProviderError):
+    """No connection (refused, reset, DNS): the request may not have reached the provider."""
+
+
+class MalformedResponse(ProviderError):
+    """The provider answered with a body the adapter cannot read (bad JSON, missing fields)."""
+
+
+class MissingKey(RouterError):
+    """A real provider was asked for but its API key is not set. The message names the variable."""
 
 
 class AllAttemptsFailed(RouterError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +22,8 @@ class Call:
     # The classifier's view of the task: real providers ignore it, the simulator shapes by it.
     category: str = "general_development"
     complexity: str = "intermediate"
+    # Seconds this call may take before the adapter gives up (Timeout); the router's deadline.
+    timeout_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +51,41 @@ class Provider(Protocol):
 
 # Chooses the provider adapter that serves a model.
 ProviderFor = Callable[[ModelSpec], Provider]
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A piece of streamed answer text, as it arrives."""
+
+    text: str
+
+
+class StreamingProvider(Protocol):
+    """A provider that can also stream: yields Delta pieces, then exactly one Completion last."""
+
+    name: str
+
+    def complete(self, call: Call) -> Completion: ...
+
+    def stream(self, call: Call) -> Iterator[Delta | Completion]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Images:
+    """Generated images (raw bytes, e.g. PNG) and how long the call took."""
+
+    images: tuple[bytes, ...]
+    response_model: str
+    latency_ns: int
+    server_address: str
+    server_port: int
+
+
+class ImageProvider(Protocol):
+    """A provider that can generate images."""
+
+    name: str
+
+    def generate_images(
+        self, model: ModelSpec, prompt: str, n: int, timeout_s: float
+    ) -> Images: ...
