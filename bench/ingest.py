@@ -25,7 +25,8 @@ def make_spans(requests: int) -> list:  # type: ignore[type-arg]
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from mmoa import settings
-    from mmoa.wiring import load, simulated_providers
+    from mmoa.providers import select
+    from mmoa.wiring import load
     from mmoa.workload import generate
     from router import AllAttemptsFailed, Router
 
@@ -33,8 +34,10 @@ def make_spans(requests: int) -> list:  # type: ignore[type-arg]
     memory = InMemorySpanExporter()
     tp = TracerProvider()
     tp.add_span_processor(SimpleSpanProcessor(memory))
-    sim = simulated_providers(config)
-    router = Router(catalog, config, lambda m: sim, tracer=tp.get_tracer("mmoa.router"))
+    simulated = select("simulated", config, catalog).provider_for
+    router = Router(
+        catalog, config, simulated, tracer=tp.get_tracer("mmoa.router"), sleep=lambda seconds: None
+    )
     for item in generate(requests, seed=3, end_ns=time.time_ns()):
         with contextlib.suppress(AllAttemptsFailed):
             router.complete(item.prompt, max_tokens=item.max_tokens, tags=item.tags)

@@ -33,7 +33,8 @@ def mmoa_overhead(n: int, store: Path) -> dict[str, float]:
     from router import AllAttemptsFailed
 
     items = generate(n, seed=11, end_ns=time.time_ns())
-    wired = wire(settings.config_path(None), store)
+    # waits (retry backoff after a simulated failure) are recorded, not slept
+    wired = wire(settings.config_path(None), store, virtual_time=True)
     route = wired.router.complete
     for item in items[:500]:  # warm caches (regexes, floors, price lookups)
         route(item.prompt, max_tokens=item.max_tokens, tags=item.tags)

@@ -98,7 +98,12 @@ def parser() -> argparse.ArgumentParser:
         "--category", help="skip classification: simple_quick, coding_implementation, ..."
     )
     p.add_argument("--model", help="force one model (still traced and priced)")
-    p.add_argument("--provider", default="simulated", help="simulated (default)")
+    p.add_argument(
+        "--provider",
+        default="auto",
+        help="auto (default: every provider whose API key is set), simulated (offline), or one "
+        "of anthropic, openai, google, groq, together",
+    )
     p.add_argument("--max-tokens", type=int, help="output cap (default 4096)")
     p.add_argument(
         "--tag",
@@ -257,9 +262,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from mmoa import render, settings
     from mmoa.wiring import wire
 
-    if args.provider != "simulated":
-        raise UserError(f"--provider {args.provider!r}: only `simulated` is available so far")
     wired = wire(settings.config_path(args.config), _store(args), provider=args.provider)
+    for note in wired.notes:
+        print(f"mmoa: {note}", file=sys.stderr)
     try:
         result = wired.router.complete(
             args.prompt,

@@ -57,7 +57,7 @@ def run(requests: int, store: Path, config_file: Path, seed: int, progress: bool
     started = time.perf_counter()
     end_ns = time.time_ns()
     items = generate(requests, seed=seed, end_ns=end_ns)
-    wired = wire(config_file, store, clock=clock)
+    wired = wire(config_file, store, clock=clock, virtual_time=True)
     failed = 0
     try:
         for item in _progress(items, progress):

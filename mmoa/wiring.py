@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,11 +10,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from catalog import Catalog, ModelSpec, load_catalog
+from catalog import Catalog, load_catalog
 from collector import DuckDBSpanExporter, write_catalog
+from mmoa import providers
 from router import Router, RouterConfig, load_config
-from router.providers.base import Provider
-from router.providers.simulated import SimulatedProvider
 from router.router import Clock
 
 # The demo routes tens of thousands of requests in seconds: a deep queue keeps
@@ -32,6 +32,7 @@ class Wired:
     config: RouterConfig
     tracer_provider: TracerProvider
     exporter: DuckDBSpanExporter
+    notes: tuple[str, ...] = ()  # providers skipped, and why
 
     def flush(self) -> None:
         """Block until every span ended so far is in the store."""
@@ -47,25 +48,20 @@ def load(config_file: Path) -> tuple[RouterConfig, Catalog]:
     return config, load_catalog(config.models, where=str(config_file))
 
 
-def simulated_providers(config: RouterConfig) -> SimulatedProvider:
-    sim = config.simulation
-    return SimulatedProvider(
-        seed=int(sim.get("seed", 7)), failure_scale=float(sim.get("failure_scale", 1.0))
-    )
-
-
 def wire(
-    config_file: Path, store: Path, *, provider: str = "simulated", clock: Clock | None = None
+    config_file: Path,
+    store: Path,
+    *,
+    provider: str = "simulated",
+    clock: Clock | None = None,
+    virtual_time: bool = False,
 ) -> Wired:
-    """Everything `mmoa ask` and `mmoa demo` need, with spans going to `store`."""
+    """Everything `mmoa ask` and `mmoa demo` need, with spans going to `store`.
+
+    virtual_time: the clock is set by the caller (the demo) and waits only move it on.
+    """
     config, catalog = load(config_file)
-    if provider != "simulated":
-        raise SystemExit(f"provider {provider!r} is not available yet; use --provider simulated")
-    sim = simulated_providers(config)
-
-    def provider_for(model: ModelSpec) -> Provider:
-        return sim
-
+    selection = providers.select(provider, config, catalog)
     exporter = DuckDBSpanExporter(store)
     write_catalog(exporter.conn, catalog)
     tp = TracerProvider(resource=Resource.create({"service.name": "mmoa"}))
@@ -77,6 +73,17 @@ def wire(
             schedule_delay_millis=500,
         )
     )
-    kwargs = {"clock": clock} if clock is not None else {}
-    router = Router(catalog, config, provider_for, tracer=tp.get_tracer("mmoa.router"), **kwargs)
-    return Wired(router, catalog, config, tp, exporter)
+    router = Router(
+        catalog,
+        config,
+        selection.provider_for,
+        tracer=tp.get_tracer("mmoa.router"),
+        clock=clock or time.time_ns,
+        sleep=_no_wait if virtual_time else time.sleep,
+        seed=int(config.simulation.get("seed", 7)),
+    )
+    return Wired(router, catalog, config, tp, exporter, selection.notes)
+
+
+def _no_wait(seconds: float) -> None:
+    """On virtual time a wait is recorded in the spans' timestamps, not slept."""

@@ -15,9 +15,29 @@ import yaml
 from catalog.catalog import STRENGTHS
 from router.classifier import CATEGORIES, COMPLEXITIES
 from router.errors import ConfigError
+from router.faults import BreakerPolicy, Limit, RetryPolicy
 
 STRATEGIES = ("cheapest",)
-_TOP_KEYS = {"baseline", "strategy", "max_attempts", "categories", "models", "simulation"}
+_TOP_KEYS = {
+    "baseline",
+    "strategy",
+    "max_attempts",
+    "categories",
+    "models",
+    "simulation",
+    "faults",
+    "rate_limits",
+    "providers",
+}
+_FAULT_KEYS = {
+    "max_retries",
+    "backoff_s",
+    "max_backoff_s",
+    "deadline_s",
+    "call_timeout_s",
+    "breaker",
+}
+_BREAKER_KEYS = {"failures", "window_s", "cooldown_s"}
 _CATEGORY_KEYS = {"description", "floors", "chain", "expected_output_tokens"}
 _FLOOR_KEYS = {"intelligence", "coding", "strengths"}
 
@@ -53,6 +73,13 @@ class RouterConfig:
     models: tuple[Mapping[str, Any], ...] = ()
     simulation: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<dict>"
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    deadline_s: float = 120.0
+    call_timeout_s: float = 60.0
+    rate_limits: Mapping[str, Limit] = field(default_factory=dict)
+    # per provider: base_url, api_key_env, api (openai: chat | responses); read by the wiring
+    providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _fail(where: str, key: str, problem: str, fix: str) -> ConfigError:
@@ -162,6 +189,85 @@ def _category(where: str, name: str, raw: object) -> CategoryPolicy:
     )
 
 
+def _seconds(where: str, key: str, value: object, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise _fail(
+            where,
+            key,
+            f"must be a number of seconds, got {value!r}",
+            f"e.g. {key.rsplit('.', 1)[-1]}: {default:g}",
+        )
+    return float(value)
+
+
+def _faults(where: str, raw: object) -> dict[str, Any]:
+    data = _mapping(where, "faults", raw if raw is not None else {})
+    _unknown(where, "faults.", data, _FAULT_KEYS)
+    breaker = _mapping(where, "faults.breaker", data.get("breaker") or {})
+    _unknown(where, "faults.breaker.", breaker, _BREAKER_KEYS)
+    d, b = RetryPolicy(), BreakerPolicy()
+    return {
+        "retry": RetryPolicy(
+            max_retries=_int(
+                where, "faults.max_retries", data.get("max_retries", d.max_retries), 0, 10
+            ),
+            backoff_s=_seconds(where, "faults.backoff_s", data.get("backoff_s"), d.backoff_s),
+            max_backoff_s=_seconds(
+                where, "faults.max_backoff_s", data.get("max_backoff_s"), d.max_backoff_s
+            ),
+        ),
+        "breaker": BreakerPolicy(
+            failures=_int(
+                where, "faults.breaker.failures", breaker.get("failures", b.failures), 1, 1000
+            ),
+            window_s=_seconds(
+                where, "faults.breaker.window_s", breaker.get("window_s"), b.window_s
+            ),
+            cooldown_s=_seconds(
+                where, "faults.breaker.cooldown_s", breaker.get("cooldown_s"), b.cooldown_s
+            ),
+        ),
+        "deadline_s": _seconds(where, "faults.deadline_s", data.get("deadline_s"), 120.0),
+        "call_timeout_s": _seconds(
+            where, "faults.call_timeout_s", data.get("call_timeout_s"), 60.0
+        ),
+    }
+
+
+def _rate_limits(where: str, raw: object) -> dict[str, Limit]:
+    data = _mapping(where, "rate_limits", raw if raw is not None else {})
+    limits = {}
+    for model, spec in data.items():
+        key = f"rate_limits.{model}"
+        entry = _mapping(where, key, spec)
+        _unknown(where, f"{key}.", entry, {"rpm", "tpm"})
+        limits[str(model)] = Limit(
+            rpm=_int(where, f"{key}.rpm", entry.get("rpm", 0), 0, 10_000_000),
+            tpm=_int(where, f"{key}.tpm", entry.get("tpm", 0), 0, 10_000_000_000),
+        )
+    return limits
+
+
+def _providers(where: str, raw: object) -> dict[str, Mapping[str, Any]]:
+    data = _mapping(where, "providers", raw if raw is not None else {})
+    allowed = {"base_url", "api_key_env", "api"}
+    out: dict[str, Mapping[str, Any]] = {}
+    for name, spec in data.items():
+        entry = _mapping(where, f"providers.{name}", spec)
+        _unknown(where, f"providers.{name}.", entry, allowed)
+        if entry.get("api", "chat") not in ("chat", "responses"):
+            raise _fail(
+                where,
+                f"providers.{name}.api",
+                f"unknown API {entry['api']!r}",
+                "use chat or responses",
+            )
+        out[str(name)] = dict(entry)
+    return out
+
+
 def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
     """Validate a config mapping (as loaded from YAML) into a RouterConfig."""
     data = _mapping(where, "(top level)", raw if raw is not None else {})
@@ -208,6 +314,9 @@ def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
         models=tuple(models),
         simulation=_mapping(where, "simulation", data.get("simulation", {})),
         source=where,
+        rate_limits=_rate_limits(where, data.get("rate_limits")),
+        providers=_providers(where, data.get("providers")),
+        **_faults(where, data.get("faults")),
     )
 
 

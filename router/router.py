@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import random
 import time
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from opentelemetry import trace
@@ -16,7 +17,8 @@ from router import telemetry
 from router.classifier import CATEGORIES, classify, estimate_tokens
 from router.config import RouterConfig
 from router.errors import AllAttemptsFailed, ConfigError, ProviderError
-from router.providers.base import Call, Completion, ProviderFor
+from router.faults import NS, CircuitBreaker, RateLimiter
+from router.providers.base import Call, Completion, Provider, ProviderFor
 from router.strategies import Cheapest, Choice
 
 Clock = Callable[[], int]  # nanoseconds since the epoch
@@ -107,6 +109,8 @@ class Router:
         *,
         tracer: trace.Tracer | None = None,
         clock: Clock = time.time_ns,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int = 0,
     ) -> None:
         self.catalog = catalog
         self.config = config
@@ -116,6 +120,10 @@ class Router:
         self.baseline = self._check_models()
         self.strategy = Cheapest(catalog)
         self._seq = itertools.count()
+        self.sleep = sleep
+        self.breaker = CircuitBreaker(config.breaker)
+        self.limiter = RateLimiter(config.rate_limits)
+        self._rng = random.Random(seed)  # backoff jitter; seeded so simulated runs repeat
 
     def _check_models(self) -> ModelSpec:
         where = self.config.source
@@ -163,14 +171,14 @@ class Router:
             choice = self.strategy.choose(policy, cls.complexity, n_in, expected_out)
         # a head of the prompt and its length identify it well enough to seed the simulator
         key = f"{seq}-{zlib.crc32(prompt[:4096].encode())}-{len(prompt)}"
-        calls = [
-            Call(m, prompt, out_cap, i, key, category, cls.complexity)
-            for i, m in enumerate(choice.candidates[: self.config.max_attempts])
-        ]
-        records = self._attempt(calls, start_ns)
-        final = records[-1]
+        template = Call(choice.candidates[0], prompt, out_cap, 0, key, category, cls.complexity)
+        records, skipped = self._attempt(choice.candidates, template, start_ns, n_in + out_cap)
+        if skipped:
+            choice = Choice(choice.candidates, f"{choice.reason}; skipped {', '.join(skipped)}")
+        final = records[-1] if records else None
+        answered = final is not None and final.completion is not None
         total = add_costs([r.cost for r in records])
-        baseline_cost = cost(self.baseline.price, final.usage) if final.completion else None
+        baseline_cost = cost(self.baseline.price, final.usage) if final and answered else None
         decision = Decision(
             category=category,
             complexity=cls.complexity,
@@ -178,10 +186,10 @@ class Router:
             classifier_reason=cls.reason,
             strategy=self.strategy.name,
             candidates=choice.candidates,
-            model=final.model.name if final.completion else None,
+            model=final.model.name if final and answered else None,
             reason=choice.reason,
             attempts=len(records),
-            status="ok" if final.completion else "error",
+            status="ok" if answered else "error",
             policy_version=0,
             baseline_model=self.baseline.name,
             usage=sum((r.usage for r in records), Usage()),
@@ -190,10 +198,9 @@ class Router:
             simulated=all(r.simulated for r in records),
         )
         request_id = self._trace(decision, records, start_ns, tags or {})
-        if final.completion is None:
-            raise AllAttemptsFailed(
-                request_id, [(r.model.name, r.error_message or "") for r in records]
-            )
+        if final is None or final.completion is None:
+            tried = [(r.model.name, r.error_message or "") for r in records]
+            raise AllAttemptsFailed(request_id, tried + [(s, "skipped") for s in skipped])
         return Result(
             request_id=request_id,
             text=final.completion.text,
@@ -203,20 +210,65 @@ class Router:
             attempts=tuple(records),
         )
 
-    def _attempt(self, calls: list[Call], start_ns: int) -> list[AttemptRecord]:
+    def _attempt(
+        self, candidates: tuple[ModelSpec, ...], template: Call, start_ns: int, tokens: int
+    ) -> tuple[list[AttemptRecord], list[str]]:
+        """Call candidates in order, retrying each per the policy; stop at the first answer."""
         records: list[AttemptRecord] = []
+        skipped: list[str] = []
+        deadline = start_ns + int(self.config.deadline_s * NS)
         t = start_ns
-        for call in calls:
+        models_tried = 0
+        for model in candidates:
+            if models_tried >= self.config.max_attempts or t >= deadline:
+                break
+            provider = self.provider_for(model)
+            if provider is None:
+                skipped.append(f"{model.name} (no provider)")
+                continue
+            if not self.breaker.allows(model.name, max(t, self.clock())):
+                skipped.append(f"{model.name} (circuit open)")
+                continue
+            models_tried += 1
+            t, done = self._try_model(provider, model, template, records, t, deadline, tokens)
+            if done:
+                break
+        return records, skipped
+
+    def _try_model(
+        self,
+        provider: Provider,
+        model: ModelSpec,
+        template: Call,
+        records: list[AttemptRecord],
+        t: int,
+        deadline: int,
+        tokens: int,
+    ) -> tuple[int, bool]:
+        """One model with its retries; returns (time after it, whether it answered)."""
+        retry = self.config.retry
+        simulated = provider.name == "simulated"
+        for n in range(retry.max_retries + 1):
             t = max(t, self.clock())
-            provider = self.provider_for(call.model)
-            simulated = provider.name == "simulated"
+            wait = self.limiter.reserve(model.name, tokens, t)
+            if wait:
+                t = self._pause(t, wait)  # queue for the rate limit rather than fail
+            remaining = (deadline - t) / NS
+            if remaining <= 0:
+                return t, False
+            call = replace(
+                template,
+                model=model,
+                attempt=len(records),
+                timeout_s=min(self.config.call_timeout_s, remaining),
+            )
             try:
                 done = provider.complete(call)
             except ProviderError as exc:
                 end = t + exc.latency_ns
                 records.append(
                     AttemptRecord(
-                        call.model,
+                        model,
                         call.attempt,
                         t,
                         end,
@@ -227,23 +279,39 @@ class Router:
                         simulated,
                     )
                 )
+                self.breaker.record(model.name, False, end)
                 t = end
+                if not exc.retryable or n == retry.max_retries:
+                    return t, False
+                if not self.breaker.allows(model.name, t):
+                    return t, False
+                delay = retry.delay_s(n, exc.retry_after_s, self._rng)
+                if t + int(delay * NS) >= deadline:
+                    return t, False
+                t = self._pause(t, delay)
                 continue
+            end = t + done.latency_ns
             records.append(
                 AttemptRecord(
-                    call.model,
+                    model,
                     call.attempt,
                     t,
-                    t + done.latency_ns,
+                    end,
                     done,
                     None,
                     None,
-                    cost(call.model.price, done.usage),
+                    cost(model.price, done.usage),
                     done.simulated,
                 )
             )
-            break
-        return records
+            self.breaker.record(model.name, True, end)
+            return end, True
+        return t, False
+
+    def _pause(self, t: int, seconds: float) -> int:
+        """Wait `seconds` (really, or on the virtual clock) and return the time after it."""
+        self.sleep(seconds)
+        return max(t + int(seconds * NS), self.clock())
 
     def _trace(
         self,
@@ -254,7 +322,7 @@ class Router:
     ) -> str:
         """Emit the decision span and one child span per attempt; return the request id."""
         tag_attrs = telemetry.tag_attributes(tags)
-        end_ns = records[-1].end_ns
+        end_ns = records[-1].end_ns if records else start_ns
         span = self.tracer.start_span(telemetry.ROUTE_SPAN, start_time=start_ns)
         request_id = format(span.get_span_context().span_id, "016x")
         span.set_attributes(telemetry.decision_attributes(decision, request_id, tag_attrs))

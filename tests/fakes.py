@@ -74,10 +74,21 @@ CATALOG = Catalog(
 )
 
 
-def config(**categories: Mapping[str, Any]) -> RouterConfig:
+def config(
+    faults: Mapping[str, Any] | None = None,
+    rate_limits: Mapping[str, Any] | None = None,
+    **categories: Mapping[str, Any],
+) -> RouterConfig:
+    """Floors everywhere; no retries unless `faults` asks for them (fallback tests stay simple)."""
     cats: dict[str, Any] = {c: {"floors": {"basic": {"intelligence": 20}}} for c in CATEGORIES}
     cats.update(categories)
-    return parse_config({"baseline": "baseline", "categories": cats}, "test.yaml")
+    raw = {
+        "baseline": "baseline",
+        "categories": cats,
+        "faults": faults or {"max_retries": 0},
+        "rate_limits": rate_limits or {},
+    }
+    return parse_config(raw, "test.yaml")
 
 
 class ScriptedProvider:

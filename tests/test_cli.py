@@ -186,6 +186,8 @@ def test_ask_routes_one_prompt(tmp_path: Path) -> None:
     out = json.loads(
         mmoa(
             "ask",
+            "--provider",
+            "simulated",
             "Implement a binary search function in Python with tests",
             "--json",
             "--tag",
@@ -207,13 +209,25 @@ def test_ask_routes_one_prompt(tmp_path: Path) -> None:
         ).stdout
     )
     assert rows == [{"request_id": out["request_id"], "model": out["model"], "team": "search"}]
-    text = mmoa("ask", "What is the capital of France?", "--store", str(store)).stdout
+    text = mmoa(
+        "ask", "--provider", "simulated", "What is the capital of France?", "--store", str(store)
+    ).stdout
     assert "SIMULATED TRAFFIC" in text and "reason" in text and "baseline" in text
 
 
 def test_bad_input_gets_one_clear_line(tmp_path: Path) -> None:
     store = str(tmp_path / "x.duckdb")
-    out = mmoa("ask", "hi", "--model", "gpt-4o-mni", "--store", store, check=False)
+    out = mmoa(
+        "ask",
+        "--provider",
+        "simulated",
+        "hi",
+        "--model",
+        "gpt-4o-mni",
+        "--store",
+        store,
+        check=False,
+    )
     assert out.returncode == 2
     assert out.stderr.strip() == (
         "mmoa: error: unknown model 'gpt-4o-mni'. Did you mean "

@@ -12,10 +12,11 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from catalog import UnknownModel, Usage
 from router import AllAttemptsFailed, Router
-from router.errors import RateLimited, ServerError
+from router.errors import BadRequest, RateLimited, ServerError
 from tests.fakes import CATALOG, ScriptedProvider, config
 
 T0 = 1_764_000_000_000_000_000  # a fixed instant, ns
+SLEPT: list[float] = []  # waits the router asked for (nothing really sleeps in these tests)
 
 
 def make(script, cfg=None, latency_ns=250_000_000):  # type: ignore[no-untyped-def]
@@ -29,6 +30,7 @@ def make(script, cfg=None, latency_ns=250_000_000):  # type: ignore[no-untyped-d
         lambda spec: provider,
         tracer=tp.get_tracer("mmoa.router"),
         clock=lambda: T0,
+        sleep=SLEPT.append,
     )
     return router, provider, exporter
 
@@ -178,3 +180,112 @@ def test_unpriced_model_cost_is_none_never_zero() -> None:
     assert result.baseline_cost == Decimal("0.0018")  # 100 x 3 + 100 x 15 = 1800 micro-dollars
     for span in exporter.get_finished_spans():
         assert "mmoa.cost.usd" not in span.attributes
+
+
+# ------------------------------------------------------------------------------ fault policy
+
+RETRY = {"max_retries": 2, "backoff_s": 0.5, "max_backoff_s": 20}
+
+
+def test_retry_honours_retry_after_then_succeeds_on_the_same_model() -> None:
+    SLEPT.clear()
+    router, provider, exporter = make(
+        {
+            "cheap": [
+                RateLimited("429", "slow down", latency_ns=10_000_000, retry_after_s=2.0),
+                Usage(100, 100),
+            ]
+        },
+        config(faults=RETRY),
+    )
+    result = router.complete("What is the capital of France?")
+    assert result.model == "cheap" and result.decision.attempts == 2
+    assert [c.model.name for c in provider.calls] == ["cheap", "cheap"]
+    assert SLEPT == [2.0]  # the server's retry-after, not our backoff
+    first, second = sorted(spans_by_name(exporter)["chat cheap"], key=lambda s: s.start_time)
+    assert first.attributes["error.type"] == "429" and "error.type" not in second.attributes
+    # the retry starts after the failed call (10 ms) and the 2 s wait
+    assert second.start_time == T0 + 10_000_000 + 2_000_000_000
+
+
+def test_backoff_grows_exponentially_with_jitter_within_bounds() -> None:
+    SLEPT.clear()
+    router, provider, _ = make(
+        {"cheap": [ServerError("500", "a"), ServerError("500", "b"), Usage(5, 5)]},
+        config(faults=RETRY),
+    )
+    assert router.complete("What is 2+2?").model == "cheap"
+    assert len(SLEPT) == 2
+    assert 0.375 <= SLEPT[0] <= 0.625 and 0.75 <= SLEPT[1] <= 1.25  # 0.5 s, 1 s, +/- 25 %
+
+
+def test_no_retry_on_bad_request_the_chain_moves_on() -> None:
+    SLEPT.clear()
+    router, provider, _ = make(
+        {"cheap": [BadRequest("400", "bad")], "mid": [Usage(5, 5)]}, config(faults=RETRY)
+    )
+    assert router.complete("What is 2+2?").model == "mid"
+    assert [c.model.name for c in provider.calls] == ["cheap", "mid"] and SLEPT == []
+
+
+def test_circuit_breaker_opens_and_the_chain_moves_on_at_once() -> None:
+    faults = {"max_retries": 0, "breaker": {"failures": 2, "window_s": 60, "cooldown_s": 30}}
+    router, provider, _ = make(
+        {
+            "cheap": [ServerError("500", "x"), ServerError("500", "y")],
+            "mid": [Usage(5, 5), Usage(5, 5), Usage(5, 5)],
+        },
+        config(faults=faults),
+    )
+    for _ in range(2):
+        assert router.complete("What is 2+2?").model == "mid"
+    third = router.complete("What is 2+2?")  # cheap's circuit is open: not even tried
+    assert third.model == "mid" and third.decision.attempts == 1
+    assert "skipped cheap (circuit open)" in third.decision.reason
+    assert [c.model.name for c in provider.calls] == ["cheap", "mid", "cheap", "mid", "mid"]
+
+
+def test_circuit_breaker_applies_to_a_single_model_deployment() -> None:
+    faults = {"max_retries": 5, "breaker": {"failures": 2}}
+    router, provider, _ = make({"big": [ServerError("500", "x")] * 2}, config(faults=faults))
+    with pytest.raises(AllAttemptsFailed):
+        router.complete("hello", model="big")
+    # the breaker opened after the second failure: no third try despite max_retries 5
+    assert len(provider.calls) == 2
+    with pytest.raises(AllAttemptsFailed, match="skipped"):
+        router.complete("hello", model="big")
+    assert len(provider.calls) == 2
+
+
+def test_deadline_stops_retries() -> None:
+    faults = {"max_retries": 5, "backoff_s": 30, "deadline_s": 45}
+    router, provider, _ = make({"big": [ServerError("500", "x")] * 6}, config(faults=faults))
+    with pytest.raises(AllAttemptsFailed):
+        router.complete("hello", model="big")
+    assert len(provider.calls) == 2  # 0 s, ~30 s (+/- jitter); the next wait would pass 45 s
+
+
+def test_rate_limit_queues_rather_than_fails() -> None:
+    SLEPT.clear()
+    router, provider, _ = make({"big": [Usage(5, 5)] * 3}, config(rate_limits={"big": {"rpm": 2}}))
+    for _ in range(3):
+        router.complete("hello", model="big")
+    assert len(provider.calls) == 3
+    assert SLEPT == [60.0]  # the third request waited for the one-minute window
+
+
+def test_unavailable_provider_is_skipped() -> None:
+    exporter = InMemorySpanExporter()
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(exporter))
+    provider = ScriptedProvider({"mid": [Usage(5, 5)]})
+    router = Router(
+        CATALOG,
+        config(),
+        lambda spec: provider if spec.name != "cheap" else None,
+        tracer=tp.get_tracer("t"),
+        clock=lambda: T0,
+        sleep=SLEPT.append,
+    )
+    result = router.complete("What is 2+2?")
+    assert result.model == "mid" and "skipped cheap (no provider)" in result.decision.reason

@@ -49,8 +49,8 @@ class Provider(Protocol):
     def complete(self, call: Call) -> Completion: ...
 
 
-# Chooses the provider adapter that serves a model.
-ProviderFor = Callable[[ModelSpec], Provider]
+# The adapter that serves a model, or None when that provider is not available (no key).
+ProviderFor = Callable[[ModelSpec], Provider | None]
 
 
 @dataclass(frozen=True, slots=True)
