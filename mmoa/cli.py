@@ -98,6 +98,7 @@ def parser() -> argparse.ArgumentParser:
         "--category", help="skip classification: simple_quick, coding_implementation, ..."
     )
     p.add_argument("--model", help="force one model (still traced and priced)")
+    p.add_argument("--stream", action="store_true", help="print the answer as it arrives")
     p.add_argument(
         "--provider",
         default="auto",
@@ -265,14 +266,25 @@ def cmd_ask(args: argparse.Namespace) -> int:
     wired = wire(settings.config_path(args.config), _store(args), provider=args.provider)
     for note in wired.notes:
         print(f"mmoa: {note}", file=sys.stderr)
+    options: dict[str, Any] = {
+        "category": args.category,
+        "model": args.model,
+        "max_tokens": args.max_tokens,
+        "tags": _tags(args.tag),
+    }
+    streamed = args.stream and not args.json
+    banner = f"[bold yellow]{render.SIMULATED_BANNER}[/]"
+    if streamed and args.provider == "simulated":
+        _console().print(banner)
     try:
-        result = wired.router.complete(
-            args.prompt,
-            category=args.category,
-            model=args.model,
-            max_tokens=args.max_tokens,
-            tags=_tags(args.tag),
-        )
+        if streamed:
+            stream = wired.router.stream(args.prompt, **options)
+            for piece in stream:
+                print(piece, end="", flush=True)
+            print()
+            result = stream.result
+        else:
+            result = wired.router.complete(args.prompt, **options)
     finally:
         wired.close()
     d, u = result.decision, result.usage
@@ -299,9 +311,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(render.dumps(out))
         return 0
     console = _console()
-    if d.simulated:
-        console.print(f"[bold yellow]{render.SIMULATED_BANNER}[/]")
-    console.print(result.text)
+    if not streamed:
+        if d.simulated:
+            console.print(banner)
+        console.print(result.text)
     console.print(
         f"[dim]model[/] {result.model}  [dim]category[/] {d.category}/{d.complexity}  "
         f"[dim]attempts[/] {d.attempts}"

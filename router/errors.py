@@ -23,6 +23,8 @@ class ProviderError(RouterError):
     """One provider call failed; `error_type` follows OTel's `error.type` ("429", "timeout")."""
 
     retryable: bool = True
+    # set when part of a streamed answer had already reached the caller: no retry, no fallback
+    after_output: bool = False
 
     def __init__(
         self,

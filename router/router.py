@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import queue
 import random
+import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -16,12 +18,19 @@ from catalog import Catalog, ModelSpec, Usage, add_costs, cost
 from router import telemetry
 from router.classifier import CATEGORIES, classify, estimate_tokens
 from router.config import RouterConfig
-from router.errors import AllAttemptsFailed, ConfigError, ProviderError
+from router.errors import AllAttemptsFailed, ConfigError, MalformedResponse, ProviderError
 from router.faults import NS, CircuitBreaker, RateLimiter
 from router.providers.base import Call, Completion, Provider, ProviderFor
 from router.strategies import Cheapest, Choice
 
 Clock = Callable[[], int]  # nanoseconds since the epoch
+Invoke = Callable[[Provider, Call], Completion]  # how one attempt calls its provider
+
+
+def _call_complete(provider: Provider, call: Call) -> Completion:
+    return provider.complete(call)
+
+
 DEFAULT_MAX_TOKENS = 4096
 
 
@@ -155,6 +164,33 @@ class Router:
         tags: Mapping[str, str] | None = None,
     ) -> Result:
         """Route one prompt; raises AllAttemptsFailed when no candidate answers."""
+        return self._route(prompt, category, model, max_tokens, tags, _call_complete)
+
+    def stream(
+        self,
+        prompt: str,
+        *,
+        category: str | None = None,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Stream:
+        """Route one prompt and stream the answer: iterate for text pieces, then read `.result`.
+
+        Fallback and retries apply until the first piece arrives; after that a failure ends
+        the stream with the error (text already shown cannot be taken back).
+        """
+        return Stream(self, prompt, category, model, max_tokens, tags)
+
+    def _route(
+        self,
+        prompt: str,
+        category: str | None,
+        model: str | None,
+        max_tokens: int | None,
+        tags: Mapping[str, str] | None,
+        invoke: Invoke,
+    ) -> Result:
         if category is not None and category not in CATEGORIES:
             raise ValueError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
         seq = next(self._seq)
@@ -172,7 +208,9 @@ class Router:
         # a head of the prompt and its length identify it well enough to seed the simulator
         key = f"{seq}-{zlib.crc32(prompt[:4096].encode())}-{len(prompt)}"
         template = Call(choice.candidates[0], prompt, out_cap, 0, key, category, cls.complexity)
-        records, skipped = self._attempt(choice.candidates, template, start_ns, n_in + out_cap)
+        records, skipped = self._attempt(
+            choice.candidates, template, start_ns, n_in + out_cap, invoke
+        )
         if skipped:
             choice = Choice(choice.candidates, f"{choice.reason}; skipped {', '.join(skipped)}")
         final = records[-1] if records else None
@@ -211,7 +249,12 @@ class Router:
         )
 
     def _attempt(
-        self, candidates: tuple[ModelSpec, ...], template: Call, start_ns: int, tokens: int
+        self,
+        candidates: tuple[ModelSpec, ...],
+        template: Call,
+        start_ns: int,
+        tokens: int,
+        invoke: Invoke,
     ) -> tuple[list[AttemptRecord], list[str]]:
         """Call candidates in order, retrying each per the policy; stop at the first answer."""
         records: list[AttemptRecord] = []
@@ -230,7 +273,9 @@ class Router:
                 skipped.append(f"{model.name} (circuit open)")
                 continue
             models_tried += 1
-            t, done = self._try_model(provider, model, template, records, t, deadline, tokens)
+            t, done = self._try_model(
+                provider, model, template, records, (t, deadline, tokens), invoke
+            )
             if done:
                 break
         return records, skipped
@@ -241,11 +286,11 @@ class Router:
         model: ModelSpec,
         template: Call,
         records: list[AttemptRecord],
-        t: int,
-        deadline: int,
-        tokens: int,
+        budget: tuple[int, int, int],
+        invoke: Invoke,
     ) -> tuple[int, bool]:
         """One model with its retries; returns (time after it, whether it answered)."""
+        t, deadline, tokens = budget
         retry = self.config.retry
         simulated = provider.name == "simulated"
         for n in range(retry.max_retries + 1):
@@ -263,7 +308,7 @@ class Router:
                 timeout_s=min(self.config.call_timeout_s, remaining),
             )
             try:
-                done = provider.complete(call)
+                done = invoke(provider, call)
             except ProviderError as exc:
                 end = t + exc.latency_ns
                 records.append(
@@ -281,6 +326,8 @@ class Router:
                 )
                 self.breaker.record(model.name, False, end)
                 t = end
+                if exc.after_output:
+                    return t, True  # part of the answer was streamed: no retry, no fallback
                 if not exc.retryable or n == retry.max_retries:
                     return t, False
                 if not self.breaker.allows(model.name, t):
@@ -342,3 +389,67 @@ class Router:
             span.set_status(trace.Status(trace.StatusCode.ERROR, "all attempts failed"))
         span.end(end_time=end_ns)
         return request_id
+
+
+_DONE = object()
+
+
+class Stream:
+    """Streamed answer: iterate for text pieces as they arrive; `.result` once finished."""
+
+    def __init__(
+        self,
+        router: Router,
+        prompt: str,
+        category: str | None,
+        model: str | None,
+        max_tokens: int | None,
+        tags: Mapping[str, str] | None,
+    ) -> None:
+        self._pieces: queue.Queue[object] = queue.Queue()
+        self._result: Result | None = None
+        self._error: BaseException | None = None
+        self._args = (prompt, category, model, max_tokens, tags)
+        self._router = router
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _invoke(self, provider: Provider, call: Call) -> Completion:
+        stream = getattr(provider, "stream", None)
+        if stream is None:  # a provider without streaming answers in one piece
+            done = provider.complete(call)
+            self._pieces.put(done.text)
+            return done
+        emitted = False
+        try:
+            for piece in stream(call):
+                if isinstance(piece, Completion):
+                    return piece
+                emitted = True
+                self._pieces.put(piece.text)
+        except ProviderError as exc:
+            exc.after_output = emitted
+            raise
+        raise MalformedResponse("malformed", f"{call.model.name}: stream ended without usage")
+
+    def _run(self) -> None:
+        try:
+            self._result = self._router._route(*self._args, self._invoke)
+        except BaseException as exc:  # handed to the reader's thread
+            self._error = exc
+        finally:
+            self._pieces.put(_DONE)
+
+    def __iter__(self) -> Iterator[str]:
+        while (piece := self._pieces.get()) is not _DONE:
+            yield str(piece)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    @property
+    def result(self) -> Result:
+        """The Result, once the stream has been read to the end."""
+        if self._result is None:
+            raise RuntimeError("read the stream to its end first (or it failed)")
+        return self._result

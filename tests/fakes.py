@@ -10,8 +10,8 @@ from catalog import Catalog, ModelSpec, Price, Rate, Usage
 from router import parse_config
 from router.classifier import CATEGORIES
 from router.config import RouterConfig
-from router.errors import ProviderError
-from router.providers.base import Call, Completion
+from router.errors import ProviderError, ServerError
+from router.providers.base import Call, Completion, Delta
 
 
 def spec(
@@ -119,3 +119,24 @@ class ScriptedProvider:
             server_port=443,
             simulated=False,
         )
+
+
+class StreamingScripted(ScriptedProvider):
+    """Streams the scripted answer in two pieces; `break_after_first` fails mid-stream."""
+
+    def __init__(
+        self,
+        script: Mapping[str, list[Usage | ProviderError]],
+        break_after_first: set[str] | None = None,
+    ) -> None:
+        super().__init__(script)
+        self.break_after_first = break_after_first or set()
+
+    def stream(self, call: Call):  # type: ignore[no-untyped-def]
+        done = self.complete(call)
+        half = len(done.text) // 2
+        yield Delta(done.text[:half])
+        if call.model.name in self.break_after_first:
+            raise ServerError("500", "connection dropped mid-stream")
+        yield Delta(done.text[half:])
+        yield done

@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from catalog import UnknownModel, Usage
 from router import AllAttemptsFailed, Router
 from router.errors import BadRequest, RateLimited, ServerError
-from tests.fakes import CATALOG, ScriptedProvider, config
+from tests.fakes import CATALOG, ScriptedProvider, StreamingScripted, config
 
 T0 = 1_764_000_000_000_000_000  # a fixed instant, ns
 SLEPT: list[float] = []  # waits the router asked for (nothing really sleeps in these tests)
@@ -289,3 +289,45 @@ def test_unavailable_provider_is_skipped() -> None:
     )
     result = router.complete("What is 2+2?")
     assert result.model == "mid" and "skipped cheap (no provider)" in result.decision.reason
+
+
+# ------------------------------------------------------------------------------ streaming
+
+
+def _streaming_router(provider: StreamingScripted) -> tuple[Router, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(exporter))
+    router = Router(
+        CATALOG,
+        config(),
+        lambda spec: provider,
+        tracer=tp.get_tracer("t"),
+        clock=lambda: T0,
+        sleep=SLEPT.append,
+    )
+    return router, exporter
+
+
+def test_stream_yields_pieces_then_a_priced_result() -> None:
+    router, exporter = _streaming_router(StreamingScripted({"cheap": [Usage(1_000, 500, 200)]}))
+    stream = router.stream("What is the capital of France?")
+    pieces = list(stream)
+    assert len(pieces) == 2 and "".join(pieces) == "answer from cheap"
+    assert stream.result.cost == Decimal("0.000285")  # same figure as non-streaming
+    assert len(exporter.get_finished_spans()) == 2
+
+
+def test_stream_falls_back_before_the_first_piece_only() -> None:
+    provider = StreamingScripted({"cheap": [ServerError("500", "x")], "mid": [Usage(5, 5)]})
+    router, _ = _streaming_router(provider)
+    assert "".join(router.stream("What is 2+2?")) == "answer from mid"
+    broken = StreamingScripted(
+        {"cheap": [Usage(5, 5)], "mid": [Usage(5, 5)]}, break_after_first={"cheap"}
+    )
+    router, exporter = _streaming_router(broken)
+    stream = router.stream("What is 2+2?")
+    with pytest.raises(AllAttemptsFailed):
+        list(stream)
+    assert [c.model.name for c in broken.calls] == ["cheap"]  # no fallback after output
+    assert len(exporter.get_finished_spans()) == 2
