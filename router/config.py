@@ -165,7 +165,7 @@ def _category(where: str, name: str, raw: object) -> CategoryPolicy:
             where,
             f"{key}.chain",
             "must be a list of model names",
-            "e.g. chain: [gpt-4o-mini, claude-haiku-4-5, claude-sonnet-4-5]",
+            "e.g. chain: [gpt-4o-mini, claude-haiku-4-5, claude-sonnet-4-6]",
         )
     if not chain and "floors" not in data:
         raise _fail(
@@ -296,7 +296,7 @@ def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
             where,
             "baseline",
             "is required",
-            "name the single model you would otherwise use, e.g. baseline: claude-sonnet-4-5",
+            "name the single model you would otherwise use, e.g. baseline: claude-sonnet-4-6",
         )
     models = data.get("models") or []
     if not isinstance(models, list) or not all(isinstance(m, Mapping) for m in models):

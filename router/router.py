@@ -150,7 +150,7 @@ class Router:
                 where,
                 "baseline",
                 f"unknown model {self.config.baseline!r}",
-                "use a name from `mmoa models`, e.g. claude-sonnet-4-5",
+                "use a name from `mmoa models`, e.g. claude-sonnet-4-6",
             )
         return self.catalog.get(self.config.baseline)
 

@@ -198,7 +198,7 @@ def test_ask_routes_one_prompt(tmp_path: Path) -> None:
     )
     assert out["category"] == "coding_implementation" and out["simulated"] is True
     assert Decimal(out["cost_usd"]) < Decimal(out["baseline_cost_usd"])
-    assert out["baseline_model"] == "claude-sonnet-4-5"
+    assert out["baseline_model"] == "claude-sonnet-4-6"
     rows = json.loads(
         mmoa(
             "sql",

@@ -53,7 +53,7 @@ def no_provider(spec: object) -> None:
 def test_shipped_default_is_valid(shipped_path: Path) -> None:
     config = load_config(shipped_path)
     assert list(config.categories) == CATEGORY_IDS
-    assert config.baseline == "claude-sonnet-4-5"
+    assert config.baseline == "claude-sonnet-4-6"
     assert config.strategy == "cheapest"
     assert config.max_attempts == 3
     assert config.source == str(shipped_path)
@@ -75,9 +75,9 @@ def test_shipped_default_chains_and_floors(shipped_path: Path) -> None:
     assert cats["creative_content"].chain == (
         "gpt-4o-mini",
         "claude-haiku-4-5",
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
     )
-    assert cats["specialized"].chain == ("gemini-2.5-pro", "claude-sonnet-4-5", "gpt-5")
+    assert cats["specialized"].chain == ("gemini-2.5-pro", "claude-sonnet-4-6", "gpt-5")
     assert cats["coding_implementation"].floors["expert"] == Floor(intelligence=63, coding=58)
     assert cats["complex_reasoning"].floors["basic"] == Floor(50, 0, ("reasoning",))
     assert cats["simple_quick"].expected_output_tokens == 150

@@ -1,0 +1,162 @@
+"""`mmoa ask` with real providers: the official SDKs against the loopback server, end to end.
+
+The API key must reach the provider and nothing else: not the store, not the output, not logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from tests.loopback import LoopbackServer
+
+SECRET = "sk-test-" + "Zq9x" * 8
+
+
+def run(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MMOA_") and not k.endswith("_API_KEY") and "BASE_URL" not in k
+    }
+    env.update(env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "mmoa", *args], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def assert_secret_absent(store: Path, *texts: str) -> None:
+    for path in store.parent.iterdir():  # the store and any WAL beside it
+        assert SECRET.encode() not in path.read_bytes(), path
+    for text in texts:
+        assert SECRET not in text
+
+
+def test_ask_openai_real_sdk_exact_cost_and_no_key_leak(tmp_path: Path) -> None:
+    store = tmp_path / "real.duckdb"
+    with LoopbackServer() as srv:
+        srv.respond(text="Paris.", input_tokens=1_000, cache_read_tokens=200, output_tokens=50)
+        out = run(
+            [
+                "ask",
+                "What is the capital of France?",
+                "--provider",
+                "openai",
+                "--model",
+                "gpt-4o-mini",
+                "--json",
+                "--store",
+                str(store),
+            ],
+            {"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": srv.url + "/v1"},
+        )
+        assert out.returncode == 0, out.stderr
+        assert srv.requests[-1].headers.get("authorization") == f"Bearer {SECRET}"
+    data = json.loads(out.stdout)
+    assert data["answer"] == "Paris." and data["simulated"] is False
+    # gpt-4o-mini: 800 x 0.15 + 200 x 0.075 + 50 x 0.60 = 120 + 15 + 30 = 165 micro-dollars
+    assert Decimal(data["cost_usd"]) == Decimal("0.000165")
+    # claude-sonnet-4-6 baseline: 800 x 3 + 200 x 0.30 + 50 x 15 = 2400 + 60 + 750 = 3210
+    assert Decimal(data["baseline_cost_usd"]) == Decimal("0.00321")
+    rows = json.loads(
+        run(
+            [
+                "sql",
+                "SELECT provider, model, cached_input_tokens, cost_usd, simulated FROM calls",
+                "--json",
+                "--store",
+                str(store),
+            ],
+            {},
+        ).stdout
+    )
+    assert rows == [
+        {
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "cached_input_tokens": 200,
+            "cost_usd": "0.0001650000",
+            "simulated": False,
+        }
+    ]
+    assert_secret_absent(store, out.stdout, out.stderr)
+
+
+def test_ask_auto_skips_providers_without_keys_and_retries_429(tmp_path: Path) -> None:
+    store = tmp_path / "auto.duckdb"
+    with LoopbackServer() as srv:
+        srv.fail(429, headers={"retry-after-ms": "50"})
+        srv.respond(text="4", input_tokens=20, output_tokens=3)
+        out = run(
+            ["ask", "What is 2+2?", "--json", "--store", str(store)],
+            {"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": srv.url + "/v1"},
+        )
+        assert out.returncode == 0, out.stderr
+        assert len(srv.requests) == 2  # one 429, one retry: the SDK's own retries are off
+    assert "skipping anthropic models: set ANTHROPIC_API_KEY" in out.stderr
+    assert "skipping google models: set GEMINI_API_KEY or GOOGLE_API_KEY" in out.stderr
+    data = json.loads(out.stdout)
+    assert data["model"] == "gpt-5-nano" and data["attempts"] == 2  # cheapest OpenAI model
+    rows = json.loads(
+        run(
+            [
+                "sql",
+                "SELECT error_type FROM calls ORDER BY ts, error_type NULLS LAST",
+                "--json",
+                "--store",
+                str(store),
+            ],
+            {},
+        ).stdout
+    )
+    assert rows == [{"error_type": "429"}, {"error_type": None}]
+    assert_secret_absent(store, out.stdout, out.stderr)
+
+
+def test_no_key_at_all_says_so(tmp_path: Path) -> None:
+    out = run(["ask", "hi", "--store", str(tmp_path / "x.duckdb")], {})
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith("use --provider simulated for the offline simulation")
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_stream_prints_as_it_arrives_and_records_usage(tmp_path: Path) -> None:
+    store = tmp_path / "stream.duckdb"
+    with LoopbackServer() as srv:
+        srv.respond(text="The quick brown fox.", input_tokens=30, output_tokens=6)
+        out = run(
+            [
+                "ask",
+                "Say something",
+                "--provider",
+                "openai",
+                "--model",
+                "gpt-4o-mini",
+                "--stream",
+                "--store",
+                str(store),
+            ],
+            {"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": srv.url + "/v1"},
+        )
+        assert out.returncode == 0, out.stderr
+        body = srv.requests[-1].body or {}
+    assert body.get("stream") is True and body.get("stream_options") == {"include_usage": True}
+    assert out.stdout.startswith("The quick brown fox.\n")
+    rows = json.loads(
+        run(
+            [
+                "sql",
+                "SELECT input_tokens, output_tokens, cost_usd FROM calls",
+                "--json",
+                "--store",
+                str(store),
+            ],
+            {},
+        ).stdout
+    )
+    # 30 x 0.15 + 6 x 0.60 = 4.5 + 3.6 = 8.1 micro-dollars
+    assert rows == [{"input_tokens": 30, "output_tokens": 6, "cost_usd": "0.0000081000"}]
