@@ -1,7 +1,7 @@
 """Model catalog and pure cost math: a leaf package every other package may import."""
 
 from catalog.catalog import Catalog, ModelSpec, load_catalog
-from catalog.cost import Price, Rate, Usage, add_costs, cost
+from catalog.cost import Price, Rate, Usage, add_costs, cost, images_cost
 from catalog.errors import BadModelData, CatalogError, UnknownModel
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "Usage",
     "add_costs",
     "cost",
+    "images_cost",
     "load_catalog",
 ]

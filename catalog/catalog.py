@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -12,9 +13,10 @@ import yaml
 
 from catalog.cost import Price
 from catalog.errors import BadModelData, UnknownModel
-from catalog.prices import config_price, genai_price
+from catalog.prices import config_price, genai_price, image_price
 
 TIERS = ("economy", "standard", "premium")
+KINDS = ("text", "image")
 STRENGTHS = ("large_context", "coding", "reasoning", "vision", "fast", "writing")
 
 
@@ -35,10 +37,12 @@ class ModelSpec:
     server: str
     price_provider: str
     price_model: str
+    kind: str = "text"  # "text" (chat) or "image" (image generation, priced per image)
+    per_image: Decimal | None = None  # US dollars per generated image (image models)
 
     @property
     def priced(self) -> bool:
-        return self.price is not None
+        return (self.per_image if self.kind == "image" else self.price) is not None
 
 
 @dataclass(frozen=True)
@@ -93,17 +97,35 @@ def _check(where: str, entry: Mapping[str, Any]) -> None:
         raise BadModelData(f"{where}: unknown strengths {bad}; use {list(STRENGTHS)}")
 
 
+def _image_fields(where: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An image model: no token scores or windows; a price per image (None: unpriced)."""
+    fields = {key: entry.get(key, 0) for key in _INT_FIELDS}
+    raw = entry.get("per_image")
+    fields["per_image"] = None if raw is None else image_price(where, raw)
+    return fields
+
+
 def _spec(where: str, entry: Mapping[str, Any], providers: Mapping[str, Any]) -> ModelSpec:
     name, provider = entry.get("name"), entry.get("provider")
     if not isinstance(name, str) or not name:
         raise BadModelData(f"{where}: every model needs a `name`")
     if not isinstance(provider, str) or not provider:
         raise BadModelData(f"{where} ({name}): `provider` is required, e.g. openai")
+    kind = entry.get("kind", "text")
+    if kind not in KINDS:
+        raise BadModelData(f"{where} ({name}): kind must be one of {list(KINDS)}, got {kind!r}")
+    per_image = None
+    if kind == "image":
+        image = _image_fields(f"{where} ({name})", entry)
+        per_image = image.pop("per_image")
+        entry = {**entry, **image}
     _check(f"{where} ({name})", entry)
     price_provider = str(entry.get("price_provider", provider))
     price_model = str(entry.get("price_model", name))
-    if "prices" in entry:
-        price: Price | None = config_price(f"{where} ({name})", entry["prices"])
+    if kind == "image":
+        price: Price | None = None  # priced per image, not per token
+    elif "prices" in entry:
+        price = config_price(f"{where} ({name})", entry["prices"])
     else:
         price = genai_price(price_provider, price_model)
     known = providers.get(provider, {})
@@ -121,6 +143,8 @@ def _spec(where: str, entry: Mapping[str, Any], providers: Mapping[str, Any]) ->
         server=str(entry.get("server", known.get("server", f"{provider}.invalid"))),
         price_provider=price_provider,
         price_model=price_model,
+        kind=kind,
+        per_image=per_image,
     )
 
 

@@ -106,3 +106,10 @@ def add_costs(costs: list[Decimal | None]) -> Decimal | None:
             return None
         total += c
     return total
+
+
+def images_cost(per_image: Decimal | None, count: int) -> Decimal | None:
+    """Cost of `count` generated images; None when the model has no per-image price."""
+    if count == 0:
+        return Decimal(0)
+    return None if per_image is None else per_image * count

@@ -66,6 +66,11 @@ def _decimal(where: str, key: str, value: object) -> Decimal:
     return d
 
 
+def image_price(where: str, value: object) -> Decimal:
+    """US dollars per generated image, as written in the data file or config."""
+    return _decimal(where, "per_image", value).normalize()
+
+
 def config_price(where: str, prices: object) -> Price:
     """A price card written in config: `{input: 3, output: 15, cached_input: 0.3, ...}`."""
     if not isinstance(prices, Mapping):

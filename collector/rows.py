@@ -63,6 +63,7 @@ TYPED: dict[str, tuple[pa.DataType, tuple[str, ...]]] = {
     "baseline_cost_usd": (_STR, ("mmoa.cost.baseline_usd",)),
     "cache_hit": (_BOOL, ("mmoa.cache.hit",)),
     "simulated": (_BOOL, ("mmoa.simulated",)),
+    "image_count": (_INT, ("mmoa.images.count",)),
 }
 _KEY_TYPES: dict[str, pa.DataType] = {k: t for t, keys in TYPED.values() for k in keys}
 KNOWN = frozenset(_KEY_TYPES)

@@ -84,13 +84,15 @@ def write_catalog(conn: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
                 m.coding,
                 m.tier,
                 list(m.strengths),
-                p.source if p else None,
+                p.source if p else ("mmoa catalog" if m.per_image is not None else None),
+                m.kind,
+                m.per_image,
             )
         )
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute("DELETE FROM models")
-        conn.executemany("INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        conn.executemany("INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")

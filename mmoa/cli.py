@@ -100,6 +100,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="force one model (still traced and priced)")
     p.add_argument("--stream", action="store_true", help="print the answer as it arrives")
     p.add_argument(
+        "--images",
+        type=int,
+        default=1,
+        metavar="N",
+        help="images to generate when the prompt asks for pictures (default 1)",
+    )
+    p.add_argument(
+        "--out",
+        default="mmoa-images",
+        metavar="DIR",
+        help="where generated images are written (default ./mmoa-images)",
+    )
+    p.add_argument(
         "--provider",
         default="auto",
         help="auto (default: every provider whose API key is set), simulated (offline), or one "
@@ -272,6 +285,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         "max_tokens": args.max_tokens,
         "tags": _tags(args.tag),
     }
+    if args.images < 1:
+        raise UserError("--images must be at least 1")
     streamed = args.stream and not args.json
     banner = f"[bold yellow]{render.SIMULATED_BANNER}[/]"
     if streamed and args.provider == "simulated":
@@ -284,10 +299,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print()
             result = stream.result
         else:
-            result = wired.router.complete(args.prompt, **options)
+            result = wired.router.complete(args.prompt, images=args.images, **options)
     finally:
         wired.close()
     d, u = result.decision, result.usage
+    saved = _save_images(result.images, Path(args.out), result.request_id)
     out = {
         "answer": result.text,
         "model": result.model,
@@ -306,6 +322,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         "attempts": d.attempts,
         "request_id": result.request_id,
         "simulated": d.simulated,
+        "images": [str(path) for path in saved],
     }
     if args.json:
         print(render.dumps(out))
@@ -315,6 +332,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if d.simulated:
             console.print(banner)
         console.print(result.text)
+    for path in saved:
+        console.print(f"[dim]image[/] {path}")
     console.print(
         f"[dim]model[/] {result.model}  [dim]category[/] {d.category}/{d.complexity}  "
         f"[dim]attempts[/] {d.attempts}"
@@ -364,6 +383,17 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     analytics.open_reader(store).close()  # fail here, in one line, if the store cannot be read
     print(f"mmoa dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
     return subprocess.call(dashboard_command(store, args.host, args.port))
+
+
+def _save_images(images: Sequence[bytes], folder: Path, request_id: str) -> list[Path]:
+    """Write generated images as PNG files named after the request."""
+    if not images:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{request_id}-{i + 1}.png" for i in range(len(images))]
+    for path, data in zip(paths, images, strict=True):
+        path.write_bytes(data)
+    return paths
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

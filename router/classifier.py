@@ -31,6 +31,15 @@ CATEGORIES: tuple[str, ...] = (
     "specialized",
 )
 COMPLEXITIES: tuple[str, ...] = ("basic", "intermediate", "advanced", "expert")
+# Visual content goes to image models (priced per image), outside the seven text categories.
+IMAGE_CATEGORY = "image_generation"
+# "generate/create/draw/... an image/picture/illustration/logo/..." near the start of the prompt
+_IMAGE_REQUEST = re.compile(
+    r"^\W*(?:please\s+)?(?:generate|create|draw|paint|render|design|make|produce|sketch)\b"
+    r"[^.?!\n]{0,40}?\b(?:image|images|picture|pictures|illustration|illustrations|drawing|"
+    r"logo|icon|photo|photograph|poster|painting|artwork|sketch)\b(?!-)",
+    re.IGNORECASE,
+)
 
 _SIMPLE, _GENERAL, _CODING, _ANALYSIS, _CREATIVE, _REASONING, _SPECIALIZED = range(7)
 # Pseudo-category for vocabulary shared by general_development and coding_implementation.
@@ -584,6 +593,10 @@ def classify(prompt: str) -> Classification:
     ``_HEAD_CHARS + _TAIL_CHARS`` characters, then a handful of dict lookups.
     """
     tokens = estimate_tokens(prompt)
+    image = _IMAGE_REQUEST.search(prompt[:200])
+    if image:
+        reason = f"{IMAGE_CATEGORY}: asks for an image ('{image.group(0).strip()}')"
+        return Classification(IMAGE_CATEGORY, "basic", 0.9, reason)
     text, truncated = _scan_text(prompt)
     # dict.fromkeys: distinct terms in first-seen order (a set's order would vary by process).
     terms = dict.fromkeys(_PATTERN.findall(text))

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from catalog.catalog import STRENGTHS
-from router.classifier import CATEGORIES, COMPLEXITIES
+from router.classifier import CATEGORIES, COMPLEXITIES, IMAGE_CATEGORY
 from router.errors import ConfigError
 from router.faults import BreakerPolicy, Limit, RetryPolicy
 
@@ -28,6 +28,7 @@ _TOP_KEYS = {
     "faults",
     "rate_limits",
     "providers",
+    "image_baseline",
 }
 _FAULT_KEYS = {
     "max_retries",
@@ -80,6 +81,8 @@ class RouterConfig:
     rate_limits: Mapping[str, Limit] = field(default_factory=dict)
     # per provider: base_url, api_key_env, api (openai: chat | responses); read by the wiring
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # what one image would have cost without routing (the baseline for image requests)
+    image_baseline: str = "gpt-image-1"
 
 
 def _fail(where: str, key: str, problem: str, fix: str) -> ConfigError:
@@ -268,6 +271,14 @@ def _providers(where: str, raw: object) -> dict[str, Mapping[str, Any]]:
     return out
 
 
+def _name(where: str, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(
+            where, key, f"must be a model name, got {value!r}", "use a name from `mmoa models`"
+        )
+    return value
+
+
 def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
     """Validate a config mapping (as loaded from YAML) into a RouterConfig."""
     data = _mapping(where, "(top level)", raw if raw is not None else {})
@@ -281,7 +292,18 @@ def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
             "is missing",
             f"define all seven categories: {', '.join(CATEGORIES)}",
         )
-    _unknown(where, "categories.", cats, set(CATEGORIES))
+    _unknown(where, "categories.", cats, {*CATEGORIES, IMAGE_CATEGORY})
+    names = [*CATEGORIES, *([IMAGE_CATEGORY] if IMAGE_CATEGORY in cats else [])]
+    if IMAGE_CATEGORY in cats and not _mapping(
+        where, f"categories.{IMAGE_CATEGORY}", cats[IMAGE_CATEGORY]
+    ).get("chain"):
+        raise _fail(
+            where,
+            f"categories.{IMAGE_CATEGORY}.chain",
+            "is required",
+            "list image models, cheapest first, e.g. chain: [imagen-4.0-fast-generate-001,"
+            " gpt-image-1]",
+        )
     strategy = data.get("strategy", "cheapest")
     if strategy not in STRATEGIES:
         raise _fail(
@@ -310,7 +332,8 @@ def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
         baseline=baseline,
         strategy=strategy,
         max_attempts=_int(where, "max_attempts", data.get("max_attempts", 3), 1, 10),
-        categories={name: _category(where, name, cats[name]) for name in CATEGORIES},
+        categories={name: _category(where, name, cats[name]) for name in names},
+        image_baseline=_name(where, "image_baseline", data.get("image_baseline", "gpt-image-1")),
         models=tuple(models),
         simulation=_mapping(where, "simulation", data.get("simulation", {})),
         source=where,

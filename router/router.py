@@ -14,11 +14,17 @@ from decimal import Decimal
 
 from opentelemetry import trace
 
-from catalog import Catalog, ModelSpec, Usage, add_costs, cost
+from catalog import Catalog, ModelSpec, Usage, add_costs, cost, images_cost
 from router import telemetry
-from router.classifier import CATEGORIES, classify, estimate_tokens
+from router.classifier import IMAGE_CATEGORY, classify, estimate_tokens
 from router.config import RouterConfig
-from router.errors import AllAttemptsFailed, ConfigError, MalformedResponse, ProviderError
+from router.errors import (
+    AllAttemptsFailed,
+    BadRequest,
+    ConfigError,
+    MalformedResponse,
+    ProviderError,
+)
 from router.faults import NS, CircuitBreaker, RateLimiter
 from router.providers.base import Call, Completion, Provider, ProviderFor
 from router.strategies import Cheapest, Choice
@@ -29,6 +35,36 @@ Invoke = Callable[[Provider, Call], Completion]  # how one attempt calls its pro
 
 def _call_complete(provider: Provider, call: Call) -> Completion:
     return provider.complete(call)
+
+
+def _images_invoke(count: int) -> Invoke:
+    """Attempts against image models: `count` images, returned as a Completion with images."""
+
+    def invoke(provider: Provider, call: Call) -> Completion:
+        generate = getattr(provider, "generate_images", None)
+        if generate is None:
+            raise BadRequest("unsupported", f"{provider.name} cannot generate images")
+        made = generate(call.model, call.prompt, count, call.timeout_s)
+        return Completion(
+            text=f"{len(made.images)} image(s) from {made.response_model}",
+            response_model=made.response_model,
+            response_id="",
+            finish_reason="stop",
+            usage=Usage(),
+            latency_ns=made.latency_ns,
+            server_address=made.server_address,
+            server_port=made.server_port,
+            simulated=provider.name == "simulated",
+            images=made.images,
+        )
+
+    return invoke
+
+
+def _call_cost(model: ModelSpec, done: Completion) -> Decimal | None:
+    if model.kind == "image":
+        return images_cost(model.per_image, len(done.images))
+    return cost(model.price, done.usage)
 
 
 DEFAULT_MAX_TOKENS = 4096
@@ -92,6 +128,12 @@ class Result:
         return self.attempts[-1].usage
 
     @property
+    def images(self) -> tuple[bytes, ...]:
+        """Generated images, for an image_generation request."""
+        done = self.attempts[-1].completion
+        return done.images if done else ()
+
+    @property
     def cost(self) -> Decimal | None:
         """What every attempt of this request cost together (None: something was unpriced)."""
         return self.decision.cost
@@ -152,6 +194,14 @@ class Router:
                 f"unknown model {self.config.baseline!r}",
                 "use a name from `mmoa models`, e.g. claude-sonnet-4-6",
             )
+        if self.config.image_baseline not in self.catalog:
+            raise ConfigError(
+                where,
+                "image_baseline",
+                f"unknown model {self.config.image_baseline!r}",
+                "use an image model from `mmoa models`, e.g. gpt-image-1",
+            )
+        self.image_baseline = self.catalog.get(self.config.image_baseline)
         return self.catalog.get(self.config.baseline)
 
     def complete(
@@ -162,9 +212,14 @@ class Router:
         model: str | None = None,
         max_tokens: int | None = None,
         tags: Mapping[str, str] | None = None,
+        images: int = 1,
     ) -> Result:
-        """Route one prompt; raises AllAttemptsFailed when no candidate answers."""
-        return self._route(prompt, category, model, max_tokens, tags, _call_complete)
+        """Route one prompt; raises AllAttemptsFailed when no candidate answers.
+
+        A request for pictures (category image_generation, by the classifier or the caller)
+        goes to image models and returns `images` of them in Result.images.
+        """
+        return self._route(prompt, category, model, max_tokens, tags, _call_complete, images)
 
     def stream(
         self,
@@ -190,9 +245,11 @@ class Router:
         max_tokens: int | None,
         tags: Mapping[str, str] | None,
         invoke: Invoke,
+        images: int = 1,
     ) -> Result:
-        if category is not None and category not in CATEGORIES:
-            raise ValueError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
+        if category is not None and category not in self.config.categories:
+            known = ", ".join(self.config.categories)
+            raise ValueError(f"unknown category {category!r}; use one of {known}")
         seq = next(self._seq)
         start_ns = self.clock()
         cls = classify(prompt)
@@ -203,8 +260,13 @@ class Router:
         expected_out = min(out_cap, policy.expected_output_tokens)
         if model is not None:
             choice = Choice((self.catalog.get(model),), f"model {model} forced by the caller")
+        elif category == IMAGE_CATEGORY:
+            chain = tuple(self.catalog.get(name) for name in policy.chain)
+            choice = Choice(chain, f"{IMAGE_CATEGORY} chain: primary {chain[0].name}")
         else:
             choice = self.strategy.choose(policy, cls.complexity, n_in, expected_out)
+        if choice.candidates[0].kind == "image":
+            invoke = _images_invoke(images)
         # a head of the prompt and its length identify it well enough to seed the simulator
         key = f"{seq}-{zlib.crc32(prompt[:4096].encode())}-{len(prompt)}"
         template = Call(choice.candidates[0], prompt, out_cap, 0, key, category, cls.complexity)
@@ -216,7 +278,7 @@ class Router:
         final = records[-1] if records else None
         answered = final is not None and final.completion is not None
         total = add_costs([r.cost for r in records])
-        baseline_cost = cost(self.baseline.price, final.usage) if final and answered else None
+        baseline_cost = self._baseline_cost(final) if final and answered else None
         decision = Decision(
             category=category,
             complexity=cls.complexity,
@@ -229,7 +291,9 @@ class Router:
             attempts=len(records),
             status="ok" if answered else "error",
             policy_version=0,
-            baseline_model=self.baseline.name,
+            baseline_model=(
+                self.image_baseline if choice.candidates[0].kind == "image" else self.baseline
+            ).name,
             usage=sum((r.usage for r in records), Usage()),
             cost=total,
             baseline_cost=baseline_cost,
@@ -347,13 +411,19 @@ class Router:
                     done,
                     None,
                     None,
-                    cost(model.price, done.usage),
+                    _call_cost(model, done),
                     done.simulated,
                 )
             )
             self.breaker.record(model.name, True, end)
             return end, True
         return t, False
+
+    def _baseline_cost(self, final: AttemptRecord) -> Decimal | None:
+        """What the answer would have cost on the single-model setup."""
+        if final.model.kind == "image" and final.completion is not None:
+            return images_cost(self.image_baseline.per_image, len(final.completion.images))
+        return cost(self.baseline.price, final.usage)
 
     def _pause(self, t: int, seconds: float) -> int:
         """Wait `seconds` (really, or on the virtual clock) and return the time after it."""
@@ -376,7 +446,7 @@ class Router:
         ctx = trace.set_span_in_context(span)
         for r in records:
             child = self.tracer.start_span(
-                f"chat {r.model.name}",
+                f"{telemetry.operation(r.model)} {r.model.name}",
                 context=ctx,
                 kind=trace.SpanKind.CLIENT,
                 start_time=r.start_ns,

@@ -66,7 +66,7 @@ class Cheapest:
     def _capable(self, floor: Floor) -> tuple[ModelSpec, ...]:
         found = self._floor_cache.get(floor)
         if found is None:
-            found = tuple(m for m in self.catalog if meets(m, floor))
+            found = tuple(m for m in self.catalog if m.kind == "text" and meets(m, floor))
             self._floor_cache[floor] = found
         return found
 
@@ -93,7 +93,9 @@ class Cheapest:
         capable = [m for m in self._capable(floor) if fits(m, input_tokens, output_tokens)]
         label = f"{policy.name}/{complexity} floor ({_describe(floor)})"
         if not capable:
-            fitting = [m for m in self.catalog if fits(m, input_tokens, output_tokens)]
+            fitting = [
+                m for m in self.catalog if m.kind == "text" and fits(m, input_tokens, output_tokens)
+            ]
             if not fitting:
                 raise NoCapableModel(
                     f"no model's context window fits ~{input_tokens:,} prompt tokens; "

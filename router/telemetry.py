@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from opentelemetry.util.types import AttributeValue
 
+from catalog import ModelSpec
+
 if TYPE_CHECKING:
     from router.router import AttemptRecord, Decision
 
@@ -28,11 +30,16 @@ def tag_attributes(tags: Mapping[str, str]) -> AttrMap:
     return {f"mmoa.tag.{k}": str(v) for k, v in tags.items()}
 
 
+def operation(model: ModelSpec) -> str:
+    """gen_ai.operation.name for a call to `model`: chat, or generate_content for images."""
+    return "generate_content" if model.kind == "image" else "chat"
+
+
 def attempt_attributes(a: AttemptRecord, request_id: str, tags: AttrMap) -> AttrMap:
     """Attributes of one provider call span (`chat {model}`, kind CLIENT)."""
     m = a.model
     attrs: AttrMap = {
-        "gen_ai.operation.name": "chat",
+        "gen_ai.operation.name": operation(m),
         "gen_ai.provider.name": m.otel_provider,
         "gen_ai.request.model": m.name,
         "server.address": m.server,
@@ -59,6 +66,8 @@ def attempt_attributes(a: AttemptRecord, request_id: str, tags: AttrMap) -> Attr
                 "server.port": c.server_port,
             }
         )
+    if c is not None and m.kind == "image":
+        attrs["mmoa.images.count"] = len(c.images)
     cost = money(a.cost)
     if cost is not None:
         attrs["mmoa.cost.usd"] = cost

@@ -68,7 +68,7 @@ def test_seed_models_are_present_and_priced(catalog: Catalog, name: str) -> None
 
 def test_every_shipped_model_is_priced(catalog: Catalog) -> None:
     assert [m.name for m in catalog if not m.priced] == []
-    assert len(catalog) == 27
+    assert len(catalog) == 31
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_model_unknown_to_genai_prices_is_unpriced() -> None:
     spec = catalog.get("my-model")
     assert spec.price is None
     assert not spec.priced
-    assert len(catalog) == 28
+    assert len(catalog) == 32
 
 
 # --------------------------------------------------------------------------------- lookups

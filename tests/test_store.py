@@ -64,13 +64,14 @@ def test_migration_from_empty_creates_the_sql_surface(store: Path) -> None:
         "spend_by_day_model",
         "unpriced_models",
     } <= names
-    assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-        (1, "001_spans.sql")
+    assert conn.execute("SELECT version, name FROM schema_migrations ORDER BY 1").fetchall() == [
+        (1, "001_spans.sql"),
+        (2, "002_image_models.sql"),
     ]
     assert migrate(conn) == []  # a second run applies nothing
     conn.close()
     conn = open_writer(store)  # reopening is idempotent too
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (2,)
     conn.close()
 
 
@@ -208,3 +209,28 @@ def test_reader_errors_name_the_fix(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert out.stderr.strip().endswith("wait for it to finish, then run this again")
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_an_older_store_is_migrated_forward_without_losing_rows(store: Path) -> None:
+    import mmoa.sql as sqlfiles
+
+    old = duckdb.connect(str(store))  # a store as version 1 of the schema left it
+    old.execute(sqlfiles.read("migrations", "001_spans.sql"))
+    old.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR "
+        "NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT (now()::TIMESTAMP))"
+    )
+    old.execute("INSERT INTO schema_migrations (version, name) VALUES (1, '001_spans.sql')")
+    old.execute(
+        "INSERT INTO spans (trace_id, span_id, name, kind, start_time, end_time, "
+        "duration_ms, status_code, simulated, source, cost_usd) VALUES ('t', 's', 'x', "
+        "'CLIENT', TIMESTAMP '2026-11-01', TIMESTAMP '2026-11-01', 0, 'UNSET', false, "
+        "'mmoa', 0.5)"
+    )
+    old.close()
+    conn = open_writer(store)
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (2,)
+    assert conn.execute("SELECT span_id, cost_usd, image_count FROM spans").fetchall() == [
+        ("s", Decimal("0.5"), None)
+    ]
+    conn.close()

@@ -39,6 +39,7 @@ class Completion:
     server_address: str
     server_port: int
     simulated: bool
+    images: tuple[bytes, ...] = ()  # generated images (image models); text is then a summary
 
 
 class Provider(Protocol):

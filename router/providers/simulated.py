@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import random
+import struct
+import zlib
 from dataclasses import dataclass
 
 from catalog import ModelSpec, Usage
 from router.classifier import estimate_tokens
 from router.errors import Overloaded, RateLimited, ServerError, Timeout
-from router.providers.base import Call, Completion
+from router.providers.base import Call, Completion, Images
 
 NS_PER_MS = 1_000_000
 
@@ -60,6 +62,26 @@ FAILURE_P = {"economy": 0.008, "standard": 0.010, "premium": 0.015}
 PREFILL_TOKENS_PER_S = 25_000.0
 TIMEOUT_MS = 30_000.0
 
+# Seconds to generate one batch of images, per catalog tier.
+IMAGE_SECONDS = {"economy": 4.0, "standard": 7.0, "premium": 12.0}
+
+
+def _placeholder_png() -> bytes:
+    """A valid 1x1 grey PNG: what the simulator 'draws'."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)  # 1x1, 8-bit greyscale
+    pixels = zlib.compress(b"\x00\x80")  # filter byte 0, one grey pixel
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+PLACEHOLDER_PNG = _placeholder_png()
+
 ANSWERS = {
     "simple_quick": "Here is the short answer you asked for.",
     "general_development": "Here is an explanation, with the likely cause and how to check it.",
@@ -95,6 +117,20 @@ class SimulatedProvider:
             server_address=call.model.server,
             server_port=443,
             simulated=True,
+        )
+
+    def generate_images(self, model: ModelSpec, prompt: str, n: int, timeout_s: float) -> Images:
+        """`n` placeholder images (a 1x1 PNG each), with a realistic generation time."""
+        rng = random.Random(f"{self.seed}:{prompt[:256]}:{model.name}:{n}")
+        vendor = VENDORS.get(model.provider, _DEFAULT_VENDOR)
+        self._maybe_fail(rng, model, vendor)
+        seconds = IMAGE_SECONDS[model.tier] * math.exp(rng.gauss(0.0, 0.25))
+        return Images(
+            images=tuple(PLACEHOLDER_PNG for _ in range(n)),
+            response_model=model.name,
+            latency_ns=_ns(seconds * 1000),
+            server_address=model.server,
+            server_port=443,
         )
 
     def _maybe_fail(self, rng: random.Random, model: ModelSpec, vendor: Vendor) -> None:

@@ -17,6 +17,7 @@ SELECT
     output_tokens,
     reasoning_tokens,
     cost_usd,
+    image_count,
     duration_ms                                  AS latency_ms,
     simulated,
     source,
