@@ -1,7 +1,7 @@
 """Analytics: read-only queries over the store, through the views and macros in sql/."""
 
 from analytics.errors import AnalyticsError, StoreUnavailable, WriteRefused
-from analytics.report import GROUPINGS, Report, build, hourly, savings
+from analytics.report import GROUPINGS, Report, build, hourly, savings, unpriced_note
 from analytics.store import open_reader, query
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "open_reader",
     "query",
     "savings",
+    "unpriced_note",
 ]

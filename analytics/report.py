@@ -83,3 +83,11 @@ def _empty_summary() -> dict[str, Any]:
 def hourly(conn: duckdb.DuckDBPyConnection, since: datetime | None) -> list[dict[str, Any]]:
     """Spend and baseline per hour (the `hour` grouping of savings_report), oldest first."""
     return sorted(savings(conn, "hour", since), key=lambda r: str(r["key"]))
+
+
+def unpriced_note(row: dict[str, Any]) -> str:
+    """The line that tells the user which model needs a price (rows of `unpriced_models`)."""
+    n = row["calls"]
+    return (
+        f"{n:,} call{'s' if n != 1 else ''} unpriced: add a price for {row['model']} in mmoa.yaml"
+    )

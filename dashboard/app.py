@@ -85,7 +85,7 @@ def main() -> None:
         column.subheader(f"By {breakdown.by}")
         column.dataframe(_rows_for_table(breakdown.rows, breakdown.by), hide_index=True)
     for u in report.unpriced:
-        st.error(f"{u['calls']:,} calls unpriced: add a price for {u['model']} in mmoa.yaml")
+        st.error(analytics.unpriced_note(u))
     st.caption(
         f"store: {store} · every figure is a SQL view: "
         '`mmoa sql "SELECT * FROM savings_by_category"`'

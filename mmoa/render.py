@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from analytics import unpriced_note
 from analytics.money import usd
 
 if TYPE_CHECKING:
@@ -70,10 +71,8 @@ def print_report(console: Console, report: Report, title: str = "mmoa savings re
     for b in report.breakdowns:
         console.print(_breakdown_table(b.by, b.rows))
     for u in report.unpriced:
-        console.print(
-            f"[red]{u['calls']:,} calls unpriced: add a price for {u['model']} "
-            "in mmoa.yaml (models: - name: ... prices: {input: .., output: ..})[/]"
-        )
+        hint = "(models: - {name: ..., prices: {input: .., output: ..}})"
+        console.print(f"[red]{unpriced_note(u)} {hint}[/]", markup=True, highlight=False)
 
 
 def _breakdown_table(by: str, rows: list[dict[str, Any]]) -> Any:

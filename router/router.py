@@ -194,15 +194,31 @@ class Router:
                 f"unknown model {self.config.baseline!r}",
                 "use a name from `mmoa models`, e.g. claude-sonnet-4-6",
             )
-        if self.config.image_baseline not in self.catalog:
+        self.image_baseline = self._check_images(where)
+        return self.catalog.get(self.config.baseline)
+
+    def _check_images(self, where: str) -> ModelSpec | None:
+        """The image baseline, and that the image chain holds image models (when configured)."""
+        policy = self.config.categories.get(IMAGE_CATEGORY)
+        name = self.config.image_baseline
+        if policy is None:
+            return None  # no image category configured: image prompts are routed as text
+        if name not in self.catalog or self.catalog.get(name).kind != "image":
             raise ConfigError(
                 where,
                 "image_baseline",
-                f"unknown model {self.config.image_baseline!r}",
+                f"{name!r} is not an image model",
                 "use an image model from `mmoa models`, e.g. gpt-image-1",
             )
-        self.image_baseline = self.catalog.get(self.config.image_baseline)
-        return self.catalog.get(self.config.baseline)
+        for i, model in enumerate(policy.chain):
+            if self.catalog.get(model).kind != "image":
+                raise ConfigError(
+                    where,
+                    f"categories.{IMAGE_CATEGORY}.chain[{i}]",
+                    f"{model!r} is not an image model",
+                    "list image models only, e.g. gpt-image-1-mini",
+                )
+        return self.catalog.get(name)
 
     def complete(
         self,
@@ -254,6 +270,8 @@ class Router:
         start_ns = self.clock()
         cls = classify(prompt)
         category = category or cls.category
+        if category not in self.config.categories:
+            category = "creative_content"  # an image request, but no image models configured
         policy = self.config.categories[category]
         n_in = estimate_tokens(prompt)
         out_cap = max_tokens or DEFAULT_MAX_TOKENS
@@ -292,7 +310,9 @@ class Router:
             status="ok" if answered else "error",
             policy_version=0,
             baseline_model=(
-                self.image_baseline if choice.candidates[0].kind == "image" else self.baseline
+                self.image_baseline
+                if choice.candidates[0].kind == "image" and self.image_baseline
+                else self.baseline
             ).name,
             usage=sum((r.usage for r in records), Usage()),
             cost=total,
@@ -422,7 +442,8 @@ class Router:
     def _baseline_cost(self, final: AttemptRecord) -> Decimal | None:
         """What the answer would have cost on the single-model setup."""
         if final.model.kind == "image" and final.completion is not None:
-            return images_cost(self.image_baseline.per_image, len(final.completion.images))
+            per_image = self.image_baseline.per_image if self.image_baseline else None
+            return images_cost(per_image, len(final.completion.images))
         return cost(self.baseline.price, final.usage)
 
     def _pause(self, t: int, seconds: float) -> int:

@@ -52,8 +52,9 @@ def no_provider(spec: object) -> None:
 
 def test_shipped_default_is_valid(shipped_path: Path) -> None:
     config = load_config(shipped_path)
-    assert list(config.categories) == CATEGORY_IDS
+    assert list(config.categories) == [*CATEGORY_IDS, "image_generation"]
     assert config.baseline == "claude-sonnet-4-6"
+    assert config.image_baseline == "gpt-image-1"
     assert config.strategy == "cheapest"
     assert config.max_attempts == 3
     assert config.source == str(shipped_path)

@@ -53,6 +53,27 @@ def gemini(url: str) -> Provider:
 # (adapter, model, usage programmed on the server, expected cost, the arithmetic)
 CASES: list[tuple[Callable[[str], Provider], str, dict[str, int], str, str]] = [
     (
+        openai_chat,
+        "gpt-4o-mini",
+        {"input_tokens": 1_000, "output_tokens": 500},
+        "0.00045",
+        "1000 x 0.15 + 500 x 0.60 = 150 + 300",
+    ),
+    (
+        openai_responses,
+        "gpt-4.1",
+        {"input_tokens": 300_000, "output_tokens": 1_000},
+        "0.608",
+        "no long-context tier on gpt-4.1: 300000 x 2 + 1000 x 8 = 600000 + 8000",
+    ),
+    (
+        gemini,
+        "gemini-2.0-flash",
+        {"input_tokens": 1_000, "output_tokens": 500},
+        "0.0003",
+        "1000 x 0.10 + 500 x 0.40 = 100 + 200",
+    ),
+    (
         anthropic,
         "claude-haiku-4-5",
         {"input_tokens": 1_000, "output_tokens": 500},

@@ -160,3 +160,98 @@ def test_stream_prints_as_it_arrives_and_records_usage(tmp_path: Path) -> None:
     )
     # 30 x 0.15 + 6 x 0.60 = 4.5 + 3.6 = 8.1 micro-dollars
     assert rows == [{"input_tokens": 30, "output_tokens": 6, "cost_usd": "0.0000081000"}]
+
+
+def test_openai_responses_api_chosen_in_config(tmp_path: Path) -> None:
+    import yaml
+
+    from mmoa import settings
+
+    raw = yaml.safe_load(settings.config_path(None).read_text())
+    raw["providers"] = {"openai": {"api": "responses"}}
+    config = tmp_path / "mmoa.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    with LoopbackServer() as srv:
+        srv.respond(text="Hi.", input_tokens=40, output_tokens=10, reasoning_tokens=4)
+        out = run(
+            [
+                "ask",
+                "Say hi",
+                "--provider",
+                "openai",
+                "--model",
+                "gpt-5-mini",
+                "--json",
+                "--config",
+                str(config),
+                "--store",
+                str(tmp_path / "r.duckdb"),
+            ],
+            {"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": srv.url + "/v1"},
+        )
+        assert out.returncode == 0, out.stderr
+        assert srv.requests[-1].path == "/v1/responses"
+    data = json.loads(out.stdout)
+    assert data["reasoning_tokens"] == 4
+    # 40 x 0.25 + 10 x 2 (reasoning included, at the output rate) = 10 + 20 micro-dollars
+    assert Decimal(data["cost_usd"]) == Decimal("0.00003")
+
+
+def test_unknown_price_is_unpriced_and_reported_never_zero(tmp_path: Path) -> None:
+    import yaml
+
+    from mmoa import settings
+
+    raw = yaml.safe_load(settings.config_path(None).read_text())
+    raw["models"] = [
+        {
+            "name": "my-llama-4",
+            "provider": "groq",
+            "context_window": 131072,
+            "max_output": 8192,
+            "intelligence": 40,
+            "coding": 30,
+            "tier": "economy",
+        }
+    ]
+    raw["providers"] = {"groq": {"base_url": "PLACEHOLDER"}}
+    store = tmp_path / "u.duckdb"
+    with LoopbackServer() as srv:
+        raw["providers"]["groq"]["base_url"] = srv.url + "/v1"
+        config = tmp_path / "mmoa.yaml"
+        config.write_text(yaml.safe_dump(raw))
+        srv.respond(text="ok", input_tokens=100, output_tokens=20)
+        for _ in range(3):
+            out = run(
+                [
+                    "ask",
+                    "hello there",
+                    "--provider",
+                    "groq",
+                    "--model",
+                    "my-llama-4",
+                    "--json",
+                    "--config",
+                    str(config),
+                    "--store",
+                    str(store),
+                ],
+                {"GROQ_API_KEY": SECRET},
+            )
+            assert out.returncode == 0, out.stderr
+            assert json.loads(out.stdout)["cost_usd"] is None
+    report = run(["report", "--store", str(store)], {"COLUMNS": "200"})
+    assert "3 calls unpriced: add a price for my-llama-4 in mmoa.yaml" in report.stdout
+    rows = json.loads(
+        run(
+            [
+                "sql",
+                "SELECT count(*) AS n, count(cost_usd) AS priced FROM calls",
+                "--json",
+                "--store",
+                str(store),
+            ],
+            {},
+        ).stdout
+    )
+    assert rows == [{"n": 3, "priced": 0}]
