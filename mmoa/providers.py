@@ -24,7 +24,12 @@ Factory = Callable[[str, Mapping[str, Any], float], Provider]
 def _anthropic(key: str, cfg: Mapping[str, Any], timeout: float) -> Provider:
     from router.providers.anthropic_api import AnthropicProvider
 
-    return AnthropicProvider(key, base_url=cfg.get("base_url"), timeout_s=timeout)
+    return AnthropicProvider(
+        key,
+        base_url=cfg.get("base_url"),
+        timeout_s=timeout,
+        prompt_cache=bool(cfg.get("prompt_cache", False)),
+    )
 
 
 def _openai(key: str, cfg: Mapping[str, Any], timeout: float) -> Provider:

@@ -255,7 +255,7 @@ def _rate_limits(where: str, raw: object) -> dict[str, Limit]:
 
 def _providers(where: str, raw: object) -> dict[str, Mapping[str, Any]]:
     data = _mapping(where, "providers", raw if raw is not None else {})
-    allowed = {"base_url", "api_key_env", "api"}
+    allowed = {"base_url", "api_key_env", "api", "prompt_cache"}
     out: dict[str, Mapping[str, Any]] = {}
     for name, spec in data.items():
         entry = _mapping(where, f"providers.{name}", spec)

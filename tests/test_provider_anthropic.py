@@ -2,293 +2,131 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
+import anthropic
 import pytest
 
 from catalog import Usage, load_catalog
-from router.errors import (
-    BadRequest,
-    ConnectionFailed,
-    MalformedResponse,
-    Overloaded,
-    ProviderError,
-    RateLimited,
-    ServerError,
-    Timeout,
-)
+from router.errors import Overloaded
 from router.providers.anthropic_api import AnthropicProvider
-from router.providers.base import Call, Completion, Delta
-from tests.loopback import LoopbackServer, unused_port
+from router.providers.base import StreamingProvider
+from tests.loopback import LoopbackServer
+from tests.provider_cases import KeyLeakCase, ProviderCases, split
 
 KEY = "sk-ant-test-key-0123456789"
-MODEL = load_catalog().get("claude-haiku-4-5")
 
 
-def _call(timeout_s: float = 10.0, max_tokens: int = 256) -> Call:
-    return Call(MODEL, "Say hi.", max_tokens, attempt=0, key="k1", timeout_s=timeout_s)
+class TestAnthropic(ProviderCases, KeyLeakCase):
+    KEY = KEY
+    MODEL = load_catalog().get("claude-haiku-4-5")
+    RATE_LIMIT_MARK = "rate_limit_error"
+    BAD_REQUEST_MARK = "invalid_request_error"
+    STATUS_CAUSE = anthropic.APIStatusError
+    OTHER_FINISH = ("REFUSAL", "refusal")
+    RESPONSE_MODEL = "claude-haiku-4-5-20251001"
+    KEY_HEADER = "x-api-key"
+
+    def make(self, base_url: str) -> StreamingProvider:
+        return AnthropicProvider(KEY, base_url=base_url)
+
+    def key_was_sent(self, headers: dict[str, str]) -> bool:
+        # anthropic 2.x sends the key as `authorization: Bearer ...` (older SDKs: `x-api-key`)
+        return any(KEY in value for value in headers.values())
+
+    def test_plain_completion(self, srv: LoopbackServer, provider: StreamingProvider) -> None:
+        srv.respond(text="Hi there", input_tokens=1000, output_tokens=500)
+        done = provider.complete(self.call(max_tokens=321))
+        assert done.text == "Hi there"
+        assert done.usage == Usage(input_tokens=1000, output_tokens=500)
+        assert done.finish_reason == "stop"
+        assert done.response_model == "claude-haiku-4-5"
+        assert done.response_id.startswith("msg_")
+        assert done.server_address == "127.0.0.1"
+        assert done.server_port == srv.port
+        assert done.simulated is False
+        assert done.latency_ns > 0
+        sent = srv.requests[-1]
+        assert sent.path == "/v1/messages"
+        assert sent.body == {
+            "model": "claude-haiku-4-5",
+            "max_tokens": 321,
+            "messages": [{"role": "user", "content": "Say hi."}],
+        }
+
+    def test_cache_read_and_write_are_added_back_to_input(
+        self, srv: LoopbackServer, provider: StreamingProvider
+    ) -> None:
+        srv.respond(
+            text="Cached",
+            input_tokens=1000,
+            cache_read_tokens=200,
+            cache_write_tokens=100,
+            output_tokens=500,
+        )
+        done = provider.complete(self.call())
+        assert done.usage == Usage(
+            input_tokens=1000, output_tokens=500, cache_read_tokens=200, cache_write_tokens=100
+        )
+
+    def test_stream_yields_deltas_then_exact_usage(
+        self, srv: LoopbackServer, provider: StreamingProvider
+    ) -> None:
+        srv.respond(
+            text="Hello streaming world",
+            input_tokens=1000,
+            cache_read_tokens=200,
+            cache_write_tokens=100,
+            output_tokens=500,
+        )
+        deltas, done = split(list(provider.stream(self.call())))
+        assert len(deltas) >= 2
+        assert "".join(d.text for d in deltas) == "Hello streaming world"
+        assert done.text == "Hello streaming world"
+        assert done.usage == Usage(
+            input_tokens=1000, output_tokens=500, cache_read_tokens=200, cache_write_tokens=100
+        )
+        assert done.finish_reason == "stop"
+        assert done.response_model == "claude-haiku-4-5"
+        assert done.response_id.startswith("msg_")
+        assert srv.requests[-1].body is not None and srv.requests[-1].body["stream"] is True
+        assert len(srv.requests) == 1
+
+    def test_stream_errors_are_converted(
+        self, srv: LoopbackServer, provider: StreamingProvider
+    ) -> None:
+        srv.fail(529)
+        with pytest.raises(Overloaded) as info:
+            list(provider.stream(self.call()))
+        assert info.value.status == 529
+        assert len(srv.requests) == 1
+
+    def test_base_url_falls_back_to_environment(
+        self, srv: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.url)
+        srv.respond(text="From env")
+        done = AnthropicProvider(KEY).complete(self.call())
+        assert done.text == "From env"
+        assert (done.server_address, done.server_port) == ("127.0.0.1", srv.port)
 
 
-@pytest.fixture
-def srv() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as server:
-        yield server
+def test_prompt_caching_is_opt_in_and_marks_long_prompts() -> None:
+    from catalog import load_catalog
+    from router.providers.anthropic_api import AnthropicProvider
+    from router.providers.base import Call
+    from tests.loopback import LoopbackServer
 
-
-@pytest.fixture
-def provider(srv: LoopbackServer) -> AnthropicProvider:
-    return AnthropicProvider(KEY, base_url=srv.url)
-
-
-def _split(items: list[Delta | Completion]) -> tuple[list[Delta], Completion]:
-    deltas = [i for i in items if isinstance(i, Delta)]
-    assert isinstance(items[-1], Completion)
-    assert all(isinstance(i, Delta) for i in items[:-1])
-    return deltas, items[-1]
-
-
-def test_plain_completion(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.respond(text="Hi there", input_tokens=1000, output_tokens=500)
-    done = provider.complete(_call(max_tokens=321))
-    assert done.text == "Hi there"
-    assert done.usage == Usage(input_tokens=1000, output_tokens=500)
-    assert done.finish_reason == "stop"
-    assert done.response_model == "claude-haiku-4-5"
-    assert done.response_id.startswith("msg_")
-    assert done.server_address == "127.0.0.1"
-    assert done.server_port == srv.port
-    assert done.simulated is False
-    assert done.latency_ns > 0
-    sent = srv.requests[-1]
-    assert sent.path == "/v1/messages"
-    assert sent.body == {
-        "model": "claude-haiku-4-5",
-        "max_tokens": 321,
-        "messages": [{"role": "user", "content": "Say hi."}],
-    }
-
-
-def test_finish_length(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.respond(text="Cut", input_tokens=10, output_tokens=256, finish="length")
-    assert provider.complete(_call()).finish_reason == "length"
-
-
-def test_other_finish_reason_is_lower_cased(
-    srv: LoopbackServer, provider: AnthropicProvider
-) -> None:
-    srv.respond(text="No", finish="REFUSAL")
-    assert provider.complete(_call()).finish_reason == "refusal"
-
-
-def test_response_model_comes_from_the_response(
-    srv: LoopbackServer, provider: AnthropicProvider
-) -> None:
-    srv.respond(text="Hi", model="claude-haiku-4-5-20251001")
-    assert provider.complete(_call()).response_model == "claude-haiku-4-5-20251001"
-
-
-def test_cache_read_and_write_are_added_back_to_input(
-    srv: LoopbackServer, provider: AnthropicProvider
-) -> None:
-    srv.respond(
-        text="Cached",
-        input_tokens=1000,
-        cache_read_tokens=200,
-        cache_write_tokens=100,
-        output_tokens=500,
-    )
-    done = provider.complete(_call())
-    assert done.usage == Usage(
-        input_tokens=1000, output_tokens=500, cache_read_tokens=200, cache_write_tokens=100
-    )
-
-
-def test_stream_yields_deltas_then_exact_usage(
-    srv: LoopbackServer, provider: AnthropicProvider
-) -> None:
-    srv.respond(
-        text="Hello streaming world",
-        input_tokens=1000,
-        cache_read_tokens=200,
-        cache_write_tokens=100,
-        output_tokens=500,
-    )
-    deltas, done = _split(list(provider.stream(_call())))
-    assert len(deltas) >= 2
-    assert "".join(d.text for d in deltas) == "Hello streaming world"
-    assert done.text == "Hello streaming world"
-    assert done.usage == Usage(
-        input_tokens=1000, output_tokens=500, cache_read_tokens=200, cache_write_tokens=100
-    )
-    assert done.finish_reason == "stop"
-    assert done.response_model == "claude-haiku-4-5"
-    assert done.response_id.startswith("msg_")
-    assert srv.requests[-1].body is not None and srv.requests[-1].body["stream"] is True
-    assert len(srv.requests) == 1
-
-
-def test_stream_finish_length(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.respond(text="Cut short", output_tokens=256, finish="length")
-    _, done = _split(list(provider.stream(_call())))
-    assert done.finish_reason == "length"
-    assert done.usage == Usage(input_tokens=12, output_tokens=256)
-
-
-def test_rate_limited_with_retry_after(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.fail(429, headers={"retry-after": "2"})
-    with pytest.raises(RateLimited) as info:
-        provider.complete(_call())
-    err = info.value
-    assert (err.error_type, err.status, err.retry_after_s) == ("429", 429, 2.0)
-    assert err.retryable is True
-    assert err.body is not None and "rate_limit_error" in err.body
-    assert err.latency_ns > 0
-    assert len(srv.requests) == 1  # no SDK retry
-
-
-def test_retry_after_ms_is_preferred(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.fail(429, headers={"retry-after-ms": "150", "retry-after": "9"})
-    with pytest.raises(RateLimited) as info:
-        provider.complete(_call())
-    assert info.value.retry_after_s == 0.15
-    assert len(srv.requests) == 1
-
-
-@pytest.mark.parametrize(
-    ("status", "kind", "error_type"),
-    [
-        (529, Overloaded, "529"),
-        (503, Overloaded, "503"),
-        (500, ServerError, "500"),
-        (502, ServerError, "502"),
-        (408, Timeout, "408"),
-        (400, BadRequest, "400"),
-        (401, BadRequest, "401"),
-        (403, BadRequest, "403"),
-        (404, BadRequest, "404"),
-        (422, BadRequest, "422"),
-    ],
-)
-def test_status_mapping(
-    srv: LoopbackServer,
-    provider: AnthropicProvider,
-    status: int,
-    kind: type[ProviderError],
-    error_type: str,
-) -> None:
-    srv.fail(status)
-    with pytest.raises(kind) as info:
-        provider.complete(_call())
-    assert type(info.value) is kind
-    assert (info.value.error_type, info.value.status) == (error_type, status)
-    assert info.value.retry_after_s is None
-    assert len(srv.requests) == 1  # the SDK made exactly one request
-
-
-def test_bad_request_is_not_retryable(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.fail(400)
-    with pytest.raises(BadRequest) as info:
-        provider.complete(_call())
-    assert info.value.retryable is False
-    assert info.value.body is not None and "invalid_request_error" in info.value.body
-
-
-def test_body_is_truncated(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.fail(500, body="x" * 5000)
-    with pytest.raises(ServerError) as info:
-        provider.complete(_call())
-    assert info.value.body == "x" * 2000
-
-
-def test_stream_errors_are_converted(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.fail(529)
-    with pytest.raises(Overloaded) as info:
-        list(provider.stream(_call()))
-    assert info.value.status == 529
-    assert len(srv.requests) == 1
-
-
-def test_slow_answer_times_out(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.delay(3.0)
-    with pytest.raises(Timeout) as info:
-        provider.complete(_call(timeout_s=0.3))
-    assert info.value.error_type == "timeout"
-    assert info.value.status is None
-    assert info.value.latency_ns >= 300_000_000
-    assert len(srv.requests) == 1
-
-
-def test_slow_stream_times_out(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.delay(3.0)
-    with pytest.raises(Timeout):
-        list(provider.stream(_call(timeout_s=0.3)))
-    assert len(srv.requests) == 1
-
-
-def test_refused_connection() -> None:
-    provider = AnthropicProvider(KEY, base_url=f"http://127.0.0.1:{unused_port()}")
-    with pytest.raises(ConnectionFailed) as info:
-        provider.complete(_call())
-    assert (info.value.error_type, info.value.status) == ("connection", None)
-
-
-def test_malformed_body(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.malformed()
-    with pytest.raises(MalformedResponse) as info:
-        provider.complete(_call())
-    assert info.value.error_type == "malformed"
-    assert len(srv.requests) == 1
-
-
-def test_malformed_stream(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.malformed()
-    with pytest.raises(MalformedResponse):
-        list(provider.stream(_call()))
-
-
-def test_missing_usage_is_refused(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.no_usage()
-    with pytest.raises(MalformedResponse, match="missing usage"):
-        provider.complete(_call())
-
-
-def test_missing_usage_in_stream_is_refused(
-    srv: LoopbackServer, provider: AnthropicProvider
-) -> None:
-    srv.no_usage()
-    with pytest.raises(MalformedResponse, match="missing usage"):
-        list(provider.stream(_call()))
-
-
-def test_api_key_is_sent_but_never_leaks(srv: LoopbackServer, provider: AnthropicProvider) -> None:
-    srv.fail(401, body=f'{{"echo": "x-api-key: {KEY}"}}')
-    srv.fail(429, headers={"retry-after": "1"})
-    srv.fail(500)
-    srv.malformed()
-    srv.delay(3.0)
-    raised: list[ProviderError] = []
-    for timeout_s in (10.0, 10.0, 10.0, 10.0, 0.3):
-        with pytest.raises(ProviderError) as info:
-            provider.complete(_call(timeout_s=timeout_s))
-        raised.append(info.value)
-    with pytest.raises(ProviderError) as refused:
-        AnthropicProvider(KEY, base_url=f"http://127.0.0.1:{unused_port()}").complete(_call())
-    raised.append(refused.value)
-    assert [e.error_type for e in raised] == ["401", "429", "500", "malformed", "timeout"] + [
-        "connection"
-    ]
-    # anthropic 2.x sends the key as `authorization: Bearer ...` (older SDKs: `x-api-key`)
-    assert any(KEY in value for value in srv.requests[0].headers.values())
-    for err in raised:
-        for text in (str(err), repr(err), err.body or "", repr(err.args)):
-            assert KEY not in text
-
-
-def test_base_url_falls_back_to_environment(
-    srv: LoopbackServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.url)
-    srv.respond(text="From env")
-    done = AnthropicProvider(KEY).complete(_call())
-    assert done.text == "From env"
-    assert (done.server_address, done.server_port) == ("127.0.0.1", srv.port)
+    spec = load_catalog().get("claude-haiku-4-5")
+    long_prompt = "Summarise this contract clause. " * 200  # ~1,600 tokens
+    with LoopbackServer() as srv:
+        srv.respond(text="ok", input_tokens=1_700, cache_write_tokens=1_600, output_tokens=5)
+        cached = AnthropicProvider("k", base_url=srv.url, prompt_cache=True)
+        done = cached.complete(Call(spec, long_prompt, 100, 0, "k"))
+        content = (srv.requests[-1].body or {})["messages"][0]["content"]
+        assert content == [
+            {"type": "text", "text": long_prompt, "cache_control": {"type": "ephemeral"}}
+        ]
+        assert done.usage.cache_write_tokens == 1_600
+        cached.complete(Call(spec, "short question", 100, 0, "k"))
+        assert (srv.requests[-1].body or {})["messages"][0]["content"] == "short question"
+        AnthropicProvider("k", base_url=srv.url).complete(Call(spec, long_prompt, 100, 0, "k"))
+        assert (srv.requests[-1].body or {})["messages"][0]["content"] == long_prompt

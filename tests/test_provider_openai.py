@@ -23,10 +23,11 @@ from router.errors import (
     ServerError,
     Timeout,
 )
-from router.providers.base import Call, Completion, Delta
+from router.providers.base import Call, Completion, Delta, StreamingProvider
 from router.providers.openai_api import OpenAIProvider
 from tests.loopback import LoopbackServer, unused_port
 from tests.loopback.wire import TINY_PNG
+from tests.provider_cases import ProviderCases
 
 KEY = "sk-test-NEVER-LEAK-7f3a9c1e"
 APIS = ("chat", "responses")
@@ -119,11 +120,6 @@ def test_finish_length(srv: LoopbackServer, api: str) -> None:
     assert done.usage == FULL_USAGE
 
 
-def test_other_finish_reasons_are_kept_raw(srv: LoopbackServer, api: str) -> None:
-    srv.respond(text="…", finish="content_filter")
-    assert provider(srv, api).complete(call()).finish_reason == "content_filter"
-
-
 def test_chat_request_body(srv: LoopbackServer) -> None:
     provider(srv, "chat").complete(call(max_tokens=321))
     sent = srv.requests[-1]
@@ -211,71 +207,40 @@ def test_responses_stream_request(srv: LoopbackServer) -> None:
     assert body["max_output_tokens"] == 99
 
 
-# ---- errors -----------------------------------------------------------------------------------
-
-STATUS_CASES = [
-    (429, RateLimited, "429"),
-    (529, Overloaded, "529"),
-    (503, Overloaded, "503"),
-    (500, ServerError, "500"),
-    (502, ServerError, "502"),
-    (408, Timeout, "408"),
-    (400, BadRequest, "400"),
-    (401, BadRequest, "401"),
-    (403, BadRequest, "403"),
-    (404, BadRequest, "404"),
-    (422, BadRequest, "422"),
-]
+# ---- errors and the other cases every adapter shares -------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "kind", "error_type"), STATUS_CASES)
-def test_status_mapping(
-    srv: LoopbackServer, api: str, status: int, kind: type[ProviderError], error_type: str
-) -> None:
-    srv.fail(status)
-    with pytest.raises(kind) as info:
-        provider(srv, api).complete(call())
-    err = info.value
-    assert type(err) is kind
-    assert (err.error_type, err.status) == (error_type, status)
-    assert err.body is not None and f"loopback injected {status}" in err.body
-    assert err.latency_ns > 0
-    assert isinstance(err.__cause__, openai.APIStatusError)
-    assert len(srv.requests) == 1
+class TestOpenAI(ProviderCases):
+    """The shared cases, against Chat Completions and against the Responses API."""
 
+    KEY = KEY
+    MODEL = GPT_5_MINI
+    PROMPT = "Why is the build slow?"
+    PATH = "/v1"
+    RATE_LIMIT_MARK = "rate_limit_exceeded"
+    BAD_REQUEST_MARK = "invalid_request_error"
+    MISSING_USAGE = "no usage"
+    # the chat stream ends without a usage chunk; the Responses stream has no usage in its final
+    STREAM_MISSING_USAGE = "no usage|without usage"
+    STATUS_CAUSE = openai.APIStatusError
+    OTHER_FINISH = ("content_filter", "content_filter")  # kept raw
+    RESPONSE_MODEL = "gpt-5-mini-2025-08-07"
+    SLOW_S = 2.0
+    api = "chat"
 
-@pytest.mark.parametrize(("status", "kind", "error_type"), STATUS_CASES)
-def test_status_mapping_when_streaming(
-    srv: LoopbackServer, api: str, status: int, kind: type[ProviderError], error_type: str
-) -> None:
-    srv.fail(status)
-    with pytest.raises(kind) as info:
-        list(provider(srv, api).stream(call()))
-    assert (info.value.error_type, info.value.status) == (error_type, status)
-    assert len(srv.requests) == 1
+    @pytest.fixture(autouse=True, params=APIS)
+    def each_api(self, request: pytest.FixtureRequest) -> None:
+        self.api = str(request.param)
 
+    def make(self, base_url: str) -> StreamingProvider:
+        return OpenAIProvider(KEY, base_url=base_url, api=self.api)
 
-def test_bad_request_is_not_retryable(srv: LoopbackServer, api: str) -> None:
-    srv.fail(400)
-    with pytest.raises(BadRequest) as info:
-        provider(srv, api).complete(call())
-    assert info.value.retryable is False
-    assert RateLimited.retryable is True
-
-
-def test_rate_limited_retry_after_seconds(srv: LoopbackServer, api: str) -> None:
-    srv.fail(429, headers={"retry-after": "2"})
-    with pytest.raises(RateLimited) as info:
-        provider(srv, api).complete(call())
-    assert info.value.retry_after_s == 2.0
-    assert len(srv.requests) == 1  # the SDK did not wait and retry on its own
-
-
-def test_retry_after_ms_is_preferred(srv: LoopbackServer, api: str) -> None:
-    srv.fail(429, headers={"retry-after": "2", "retry-after-ms": "150"})
-    with pytest.raises(RateLimited) as info:
-        provider(srv, api).complete(call())
-    assert info.value.retry_after_s == 0.15
+    def test_malformed_body_is_kept(self, srv: LoopbackServer) -> None:
+        srv.malformed()
+        with pytest.raises(MalformedResponse) as info:
+            provider(srv, self.api).complete(call())
+        assert info.value.error_type == "malformed"
+        assert info.value.body is not None and info.value.body.startswith('{"id": "broken"')
 
 
 def test_retry_after_on_overload(srv: LoopbackServer) -> None:
@@ -290,69 +255,6 @@ def test_no_retry_after_header(srv: LoopbackServer) -> None:
     with pytest.raises(ServerError) as info:
         provider(srv).complete(call())
     assert info.value.retry_after_s is None
-
-
-def test_error_body_is_truncated(srv: LoopbackServer) -> None:
-    srv.fail(500, body="x" * 5000)
-    with pytest.raises(ServerError) as info:
-        provider(srv).complete(call())
-    assert info.value.body == "x" * 2000
-
-
-def test_delay_beyond_timeout(srv: LoopbackServer, api: str) -> None:
-    srv.delay(2.0)
-    with pytest.raises(Timeout) as info:
-        provider(srv, api).complete(call(timeout_s=0.3))
-    assert info.value.error_type == "timeout"
-    assert info.value.status is None
-    assert info.value.latency_ns >= 300_000_000
-    assert len(srv.requests) == 1
-
-
-def test_stream_delay_beyond_timeout(srv: LoopbackServer, api: str) -> None:
-    srv.delay(2.0)
-    with pytest.raises(Timeout):
-        list(provider(srv, api).stream(call(timeout_s=0.3)))
-    assert len(srv.requests) == 1
-
-
-def test_connection_refused(api: str) -> None:
-    p = OpenAIProvider(KEY, base_url=f"http://127.0.0.1:{unused_port()}/v1", api=api)
-    with pytest.raises(ConnectionFailed) as info:
-        p.complete(call())
-    assert info.value.error_type == "connection"
-    assert info.value.status is None
-    with pytest.raises(ConnectionFailed):
-        list(p.stream(call()))
-
-
-def test_malformed_body(srv: LoopbackServer, api: str) -> None:
-    srv.malformed()
-    with pytest.raises(MalformedResponse) as info:
-        provider(srv, api).complete(call())
-    assert info.value.error_type == "malformed"
-    assert info.value.body is not None and info.value.body.startswith('{"id": "broken"')
-
-
-def test_malformed_stream(srv: LoopbackServer, api: str) -> None:
-    srv.malformed()
-    with pytest.raises(MalformedResponse) as info:
-        list(provider(srv, api).stream(call()))
-    assert info.value.error_type == "malformed"
-
-
-def test_missing_usage_is_never_free(srv: LoopbackServer, api: str) -> None:
-    respond_full(srv)
-    srv.no_usage()
-    with pytest.raises(MalformedResponse, match="no usage"):
-        provider(srv, api).complete(call())
-
-
-def test_stream_without_usage(srv: LoopbackServer, api: str) -> None:
-    respond_full(srv)
-    srv.no_usage()
-    with pytest.raises(MalformedResponse):
-        list(provider(srv, api).stream(call()))
 
 
 def test_one_request_per_failed_call(srv: LoopbackServer, api: str) -> None:

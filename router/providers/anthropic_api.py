@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from catalog import Usage
-from router.errors import (
-    BadRequest,
-    ConnectionFailed,
-    MalformedResponse,
-    Overloaded,
-    ProviderError,
-    RateLimited,
-    ServerError,
-    Timeout,
+from router.classifier import estimate_tokens
+from router.errors import MalformedResponse, ProviderError
+from router.providers._http import (
+    malformed,
+    response_text,
+    safe_body,
+    server_of,
+    status_error,
+    transport_error,
 )
 from router.providers.base import Call, Completion, Delta
 
 if TYPE_CHECKING:
     import anthropic
 
-BODY_LIMIT = 2_000
 # Anthropic's stop reasons in OTel's vocabulary; anything else is passed on lower-cased.
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 # An error event inside a 200 stream carries no status of its own: infer it from the type.
@@ -51,23 +49,31 @@ class AnthropicProvider:
     name = "anthropic"
 
     def __init__(
-        self, api_key: str, *, base_url: str | None = None, timeout_s: float = 60.0
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        timeout_s: float = 60.0,
+        prompt_cache: bool = False,
     ) -> None:
         import anthropic
 
         self._key = api_key
+        # Opt-in: a cache write costs 1.25x input, which only pays off for prompts reused
+        # within the cache's lifetime (5 minutes).
+        self._prompt_cache = prompt_cache
         # base_url only when given, so the SDK's own ANTHROPIC_BASE_URL lookup still applies.
         extra: dict[str, Any] = {"base_url": base_url} if base_url is not None else {}
         self._client: anthropic.Anthropic = anthropic.Anthropic(
             api_key=api_key, max_retries=0, timeout=timeout_s, **extra
         )
-        self._address, self._port = _server(str(self._client.base_url))
+        self._address, self._port = server_of(str(self._client.base_url))
 
     def complete(self, call: Call) -> Completion:
         """One request, one answer, with usage in the OTel convention."""
         start = time.perf_counter_ns()
         try:
-            message: Any = self._client.messages.create(**_request(call))
+            message: Any = self._client.messages.create(**_request(call, self._prompt_cache))
         except Exception as exc:
             raise self._convert(exc, call, start) from exc
         latency = time.perf_counter_ns() - start
@@ -87,7 +93,9 @@ class AnthropicProvider:
         """Yields Delta pieces as they arrive, then one Completion with the full usage."""
         start = time.perf_counter_ns()
         try:
-            events: Any = self._client.messages.create(**_request(call), stream=True)
+            events: Any = self._client.messages.create(
+                **_request(call, self._prompt_cache), stream=True
+            )
         except Exception as exc:
             raise self._convert(exc, call, start) from exc
         pieces: list[str] = []
@@ -157,39 +165,53 @@ class AnthropicProvider:
             status = exc.status_code
             if status == 200:  # an error event inside the stream
                 status = STREAM_ERROR_STATUS.get(str(exc.type or ""), 500)
-            body = _scrub(_body(exc.response, exc.body), self._key)
-            after = _retry_after(exc.response.headers)
-            return _status_error(status, f"{where}: HTTP {status}", latency, after, body)
-        if isinstance(exc, anthropic.APITimeoutError):
-            return Timeout(
-                "timeout", f"{where}: no answer in {call.timeout_s:g} s", latency_ns=latency
-            )
+            body = safe_body(response_text(exc.response, exc.body), self._key)
+            headers = exc.response.headers
+            return status_error(status, where, headers=headers, body=body, latency_ns=latency)
         if isinstance(
             exc, anthropic.APIResponseValidationError | json.JSONDecodeError | ValidationError
         ):  # a truncated body or SSE event, or fields of the wrong type
-            return MalformedResponse(
-                "malformed", f"{where}: unreadable response", latency_ns=latency
-            )
-        if isinstance(exc, anthropic.APIConnectionError):
-            return ConnectionFailed("connection", f"{where}: cannot connect", latency_ns=latency)
-        kind = _transport_kind(exc)  # raw httpx2 errors can escape while a stream is read
-        if kind == "timeout":
-            return Timeout(
-                "timeout", f"{where}: no answer in {call.timeout_s:g} s", latency_ns=latency
-            )
-        if kind == "connection":
-            return ConnectionFailed("connection", f"{where}: connection lost", latency_ns=latency)
+            return malformed(where, type(exc).__name__, latency)
+        # raw httpx2 errors (no SDK wrapper) can escape while a stream is read
+        converted = transport_error(
+            exc,
+            where,
+            timeout_s=call.timeout_s,
+            server=f"{self._address}:{self._port}",
+            latency_ns=latency,
+            kind=_sdk_kind(exc),
+        )
+        if converted is not None:
+            return converted
         if isinstance(exc, anthropic.AnthropicError):
             error_type = type(exc).__name__
             return ProviderError(error_type, f"{where}: {error_type}", latency_ns=latency)
         return exc
 
 
-def _request(call: Call) -> dict[str, Any]:
+def _sdk_kind(exc: Exception) -> str | None:
+    import anthropic
+
+    if isinstance(exc, anthropic.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, anthropic.APIConnectionError):
+        return "connection"
+    return None
+
+
+# Anthropic caches nothing shorter than this (1,024 tokens for Sonnet and Opus, more for Haiku);
+# below it a cache mark would only be ignored.
+CACHE_MIN_TOKENS = 1024
+
+
+def _request(call: Call, prompt_cache: bool) -> dict[str, Any]:
+    content: Any = call.prompt
+    if prompt_cache and estimate_tokens(call.prompt) >= CACHE_MIN_TOKENS:
+        content = [{"type": "text", "text": call.prompt, "cache_control": {"type": "ephemeral"}}]
     return {
         "model": call.model.name,
         "max_tokens": call.max_tokens,
-        "messages": [{"role": "user", "content": call.prompt}],
+        "messages": [{"role": "user", "content": content}],
         "timeout": call.timeout_s,
     }
 
@@ -222,71 +244,3 @@ def _usage(first: Any, last: Any) -> Usage | None:
         cache_write_tokens=write,
         reasoning_tokens=reasoning,
     )
-
-
-def _status_error(
-    status: int, message: str, latency: int, after: float | None, body: str | None
-) -> ProviderError:
-    kw: dict[str, Any] = {
-        "latency_ns": latency,
-        "status": status,
-        "retry_after_s": after,
-        "body": body,
-    }
-    if status == 429:
-        return RateLimited("429", message, **kw)
-    if status in (503, 529):
-        return Overloaded(str(status), message, **kw)
-    if status == 408:
-        return Timeout("408", message, **kw)
-    if status >= 500:
-        return ServerError(str(status), message, **kw)
-    if status in (400, 401, 403, 404, 422):
-        return BadRequest(str(status), message, **kw)
-    return ProviderError(str(status), message, **kw)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from `retry-after-ms` (preferred) or `retry-after` (seconds)."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            value = float(raw) / scale
-        except ValueError:
-            continue  # an HTTP-date: not worth parsing for a retry hint
-        if value >= 0:
-            return value
-    return None
-
-
-def _body(response: Any, parsed: object) -> str | None:
-    try:
-        text = str(response.text)
-    except Exception:  # a streamed body may be closed or unread
-        text = json.dumps(parsed) if parsed is not None else ""
-    return text[:BODY_LIMIT] or None
-
-
-def _scrub(text: str | None, key: str) -> str | None:
-    """The body with the API key blanked, in case a proxy echoes the request back."""
-    if text is None or not key:
-        return text
-    return text.replace(key, "[redacted]")
-
-
-def _transport_kind(exc: BaseException) -> str | None:
-    """Classify httpx/httpx2 transport errors by class name: "timeout", "connection" or None."""
-    names = {cls.__name__ for cls in type(exc).__mro__ if cls.__module__.startswith("httpx")}
-    if "TimeoutException" in names:
-        return "timeout"
-    if "TransportError" in names:
-        return "connection"
-    return None
-
-
-def _server(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    default = 443 if parts.scheme == "https" else 80
-    return parts.hostname or "", parts.port or default

@@ -9,27 +9,24 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from catalog import ModelSpec, Usage
-from router.errors import (
-    BadRequest,
-    ConnectionFailed,
-    MalformedResponse,
-    Overloaded,
-    ProviderError,
-    RateLimited,
-    ServerError,
-    Timeout,
+from router.errors import MalformedResponse
+from router.providers._http import (
+    malformed,
+    response_text,
+    safe_body,
+    server_of,
+    status_error,
+    transport_error,
 )
 from router.providers.base import Call, Completion, Delta, Images
 
 if TYPE_CHECKING:
     from google import genai
 
-BODY_LIMIT = 2_000
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/"
 # Gemini's finish reasons in OTel's vocabulary; anything else is passed on lower-cased.
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
@@ -54,7 +51,7 @@ class GeminiProvider:
         )
         self._images_client: genai.Client | None = None
         resolved = _resolved_base_url(self._client) or base_url or DEFAULT_BASE_URL
-        self._address, self._port = _server(resolved)
+        self._address, self._port = server_of(resolved)
 
     def complete(self, call: Call) -> Completion:
         """One request, one answer, with usage in the OTel convention."""
@@ -117,7 +114,7 @@ class GeminiProvider:
             raise MalformedResponse(
                 "malformed", f"{model.name}: response has no images", latency_ns=latency
             )
-        address, port = _server(_resolved_base_url(client) or self._address)
+        address, port = server_of(_resolved_base_url(client) or self._address)
         return Images(
             images=images,
             response_model=model.name,
@@ -169,19 +166,19 @@ class GeminiProvider:
             status = int(exc.code or 0)
             response = getattr(exc, "response", None)
             headers = getattr(response, "headers", None) or {}
-            body = _scrub(_body(response, exc.details), self._key)
-            after = _retry_after(headers)
-            return _status_error(status, f"{model}: HTTP {status}", latency, after, body)
+            body = safe_body(response_text(response, exc.details), self._key)
+            return status_error(status, model, headers=headers, body=body, latency_ns=latency)
         if isinstance(exc, errors.UnknownApiResponseError | json.JSONDecodeError | ValidationError):
-            return MalformedResponse(
-                "malformed", f"{model}: unreadable response", latency_ns=latency
-            )
-        kind = _transport_kind(exc)  # google-genai lets raw httpx/httpx2 errors through
-        if kind == "timeout":
-            return Timeout("timeout", f"{model}: no answer in {timeout_s:g} s", latency_ns=latency)
-        if kind == "connection":
-            return ConnectionFailed("connection", f"{model}: cannot connect", latency_ns=latency)
-        return exc
+            return malformed(model, type(exc).__name__, latency)
+        # google-genai lets raw httpx/httpx2 errors through
+        converted = transport_error(
+            exc,
+            model,
+            timeout_s=timeout_s,
+            server=f"{self._address}:{self._port}",
+            latency_ns=latency,
+        )
+        return exc if converted is None else converted
 
 
 def _options(base_url: str | None, timeout_s: float) -> Any:
@@ -248,79 +245,9 @@ def _usage(meta: Any) -> Usage | None:
     )
 
 
-def _status_error(
-    status: int, message: str, latency: int, after: float | None, body: str | None
-) -> ProviderError:
-    kw: dict[str, Any] = {
-        "latency_ns": latency,
-        "status": status,
-        "retry_after_s": after,
-        "body": body,
-    }
-    if status == 429:
-        return RateLimited("429", message, **kw)
-    if status in (503, 529):
-        return Overloaded(str(status), message, **kw)
-    if status == 408:
-        return Timeout("408", message, **kw)
-    if status >= 500:
-        return ServerError(str(status), message, **kw)
-    if status in (400, 401, 403, 404, 422):
-        return BadRequest(str(status), message, **kw)
-    return ProviderError(str(status), message, **kw)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from `retry-after-ms` (preferred) or `retry-after` (seconds)."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            value = float(raw) / scale
-        except ValueError:
-            continue  # an HTTP-date: not worth parsing for a retry hint
-        if value >= 0:
-            return value
-    return None
-
-
-def _body(response: Any, parsed: object) -> str | None:
-    try:
-        text = str(response.text) if response is not None else ""
-    except Exception:  # a streamed body may be closed or unread
-        text = ""
-    if not text and parsed is not None:
-        text = json.dumps(parsed, default=str)
-    return text[:BODY_LIMIT] or None
-
-
-def _scrub(text: str | None, key: str) -> str | None:
-    """The body with the API key blanked, in case a proxy echoes the request back."""
-    if text is None or not key:
-        return text
-    return text.replace(key, "[redacted]")
-
-
-def _transport_kind(exc: BaseException) -> str | None:
-    """Classify httpx/httpx2 transport errors by class name: "timeout", "connection" or None."""
-    names = {cls.__name__ for cls in type(exc).__mro__ if cls.__module__.startswith("httpx")}
-    if "TimeoutException" in names:
-        return "timeout"
-    if "TransportError" in names:
-        return "connection"
-    return None
-
-
 def _resolved_base_url(client: genai.Client) -> str | None:
     # The SDK resolves GOOGLE_GEMINI_BASE_URL and Vertex endpoints itself and exposes the
     # result only on its private api client; read it defensively for server.address.
     options = getattr(getattr(client, "_api_client", None), "_http_options", None)
     url = getattr(options, "base_url", None)
     return url if isinstance(url, str) else None
-
-
-def _server(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    default = 443 if parts.scheme == "https" else 80
-    return parts.hostname or "", parts.port or default

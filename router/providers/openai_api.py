@@ -12,26 +12,24 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from catalog import ModelSpec, Usage
-from router.errors import (
-    BadRequest,
-    ConnectionFailed,
-    MalformedResponse,
-    Overloaded,
-    ProviderError,
-    RateLimited,
-    ServerError,
-    Timeout,
+from router.errors import ProviderError, ServerError
+from router.providers._http import (
+    malformed,
+    response_text,
+    safe_body,
+    server_of,
+    status_error,
+    transport_error,
+)
+from router.providers._http import (
+    retry_after_s as retry_after_s,  # re-exported: part of this module's public names
 )
 from router.providers.base import Call, Completion, Delta, Images
 
-BODY_LIMIT = 2_000
 APIS = ("chat", "responses")
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 # Responses API stream events that carry the final response (and its usage).
 _FINAL_EVENTS = ("response.completed", "response.incomplete")
 _FAILED_EVENTS = ("response.failed", "error")
@@ -77,9 +75,7 @@ class OpenAIProvider:
         self._client: Any = openai.OpenAI(**options)
         self._key = api_key
         self.api = api
-        url = urlsplit(str(self._client.base_url))
-        self.server_address = url.hostname or ""
-        self.server_port = url.port or _DEFAULT_PORTS.get(url.scheme, 443)
+        self.server_address, self.server_port = server_of(str(self._client.base_url))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, api={self.api!r}, server={self._server})"
@@ -89,7 +85,7 @@ class OpenAIProvider:
     def complete(self, call: Call) -> Completion:
         """One call, answered in full."""
         start = time.perf_counter_ns()
-        with self._edge(call.model.name, start):
+        with self._edge(call.model.name, call.timeout_s, start):
             if self.api == "responses":
                 endpoint = self._client.responses.with_raw_response
                 raw = endpoint.create(**self._responses_args(call))
@@ -100,7 +96,7 @@ class OpenAIProvider:
     def stream(self, call: Call) -> Iterator[Delta | Completion]:
         """Delta pieces as they arrive, then one Completion with the call's full usage."""
         start = time.perf_counter_ns()
-        with self._edge(call.model.name, start):
+        with self._edge(call.model.name, call.timeout_s, start):
             if self.api == "responses":
                 yield from self._stream_responses(call, start)
             else:
@@ -109,7 +105,7 @@ class OpenAIProvider:
     def generate_images(self, model: ModelSpec, prompt: str, n: int, timeout_s: float) -> Images:
         """`n` images for `prompt`, decoded from base64 to raw bytes."""
         start = time.perf_counter_ns()
-        with self._edge(model.name, start):
+        with self._edge(model.name, timeout_s, start):
             raw = self._client.images.with_raw_response.generate(
                 model=model.name, prompt=prompt, n=n, timeout=timeout_s
             )
@@ -231,108 +227,52 @@ class OpenAIProvider:
         return f"{self.server_address}:{self.server_port}"
 
     @contextmanager
-    def _edge(self, model: str, start: int) -> Iterator[None]:
+    def _edge(self, model: str, timeout_s: float, start: int) -> Iterator[None]:
         """Converts SDK, transport and body errors into router.errors, keeping the cause."""
         where = f"{self.name} {model}"
         sdk, httpx = self._openai, self._httpx
         try:
             yield
         except (sdk.OpenAIError, httpx.HTTPError, httpx.StreamError, ValueError) as exc:
-            raise self._convert(exc, where, time.perf_counter_ns() - start) from exc
+            latency_ns = time.perf_counter_ns() - start
+            raise self._convert(exc, where, timeout_s, latency_ns) from exc
         except _StreamFailed as exc:
             latency_ns = time.perf_counter_ns() - start
             raise ServerError("error", f"{where}: {exc}", latency_ns=latency_ns) from None
 
-    def _convert(self, exc: Exception, where: str, latency_ns: int) -> ProviderError:
-        sdk, httpx = self._openai, self._httpx
+    def _convert(
+        self, exc: Exception, where: str, timeout_s: float, latency_ns: int
+    ) -> ProviderError:
+        sdk = self._openai
         if isinstance(exc, sdk.APIStatusError):
             response = exc.response
-            return _status_error(
+            return status_error(
                 response.status_code,
-                response.headers,
-                self._redact(_response_text(response)),
                 where,
-                latency_ns,
+                headers=response.headers,
+                body=safe_body(response_text(response), self._key),
+                latency_ns=latency_ns,
             )
-        if isinstance(exc, sdk.APITimeoutError | httpx.TimeoutException):
-            return Timeout("timeout", f"{where}: no answer in time", latency_ns=latency_ns)
-        if isinstance(exc, sdk.APIConnectionError | httpx.TransportError):
-            message = f"{where}: cannot reach {self._server} ({type(exc).__name__})"
-            return ConnectionFailed("connection", message, latency_ns=latency_ns)
-        body = exc.body if isinstance(exc, _BadBody) else None
-        problem = str(exc) if isinstance(exc, _BadBody) else type(exc).__name__
-        return MalformedResponse(
-            "malformed",
-            f"{where}: unreadable answer ({problem})",
-            latency_ns=latency_ns,
-            body=None if body is None else self._redact(body),
+        kind = (
+            "timeout"
+            if isinstance(exc, sdk.APITimeoutError)
+            else "connection"
+            if isinstance(exc, sdk.APIConnectionError)
+            else None
         )
-
-    def _redact(self, text: str) -> str:
-        # Some hosts echo (part of) the key in 401 bodies; never let the whole key through.
-        return (text.replace(self._key, "[redacted]") if self._key else text)[:BODY_LIMIT]
-
-
-# ---- status codes ---------------------------------------------------------------------------
-
-_STATUS_CLASSES: dict[int, tuple[type[ProviderError], str]] = {
-    429: (RateLimited, "rate limited"),
-    503: (Overloaded, "overloaded"),
-    529: (Overloaded, "overloaded"),
-    408: (Timeout, "request timeout"),
-}
-
-
-def _status_class(status: int) -> tuple[type[ProviderError], str]:
-    if status in _STATUS_CLASSES:
-        return _STATUS_CLASSES[status]
-    if status >= 500:
-        return ServerError, "server error"
-    if status >= 400:
-        return BadRequest, "request rejected"
-    return MalformedResponse, "unexpected status"
-
-
-def _status_error(
-    status: int, headers: Mapping[str, str], body: str, where: str, latency_ns: int
-) -> ProviderError:
-    cls, what = _status_class(status)
-    return cls(
-        str(status),
-        f"{where}: HTTP {status} {what}",
-        latency_ns=latency_ns,
-        status=status,
-        retry_after_s=retry_after_s(headers),
-        body=body,
-    )
-
-
-def retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from `retry-after-ms` (preferred) or `retry-after` (seconds or a date)."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _response_text(response: Any) -> str:
-    try:
-        return str(response.text)
-    except Exception:  # a streamed body that was never read: no text to keep
-        return ""
+        converted = transport_error(
+            exc,
+            where,
+            timeout_s=timeout_s,
+            server=self._server,
+            latency_ns=latency_ns,
+            kind=kind,
+        )
+        if converted is not None:
+            return converted
+        if isinstance(exc, _BadBody):
+            return malformed(where, str(exc), latency_ns, safe_body(exc.body, self._key))
+        return malformed(where, type(exc).__name__, latency_ns)
 
 
 # ---- reading bodies -------------------------------------------------------------------------
