@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ class Report:
     summary: dict[str, Any]
     breakdowns: list[Breakdown]
     unpriced: list[dict[str, Any]]
+    strategies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def simulated(self) -> bool:
@@ -59,7 +60,13 @@ def build(conn: duckdb.DuckDBPyConnection, by: list[str], since: datetime | None
     summary = rows[0] if rows else _empty_summary()
     summary.pop("key", None)
     unpriced = _dicts(conn.sql("SELECT * FROM unpriced_models"))
-    return Report(since, summary, [Breakdown(b, savings(conn, b, since)) for b in by], unpriced)
+    strategies = _dicts(
+        conn.sql(
+            "SELECT * FROM strategy_report(since_ts := $since)", params={"since": since or EPOCH}
+        )
+    )
+    breakdowns = [Breakdown(b, savings(conn, b, since)) for b in by]
+    return Report(since, summary, breakdowns, unpriced, strategies)
 
 
 def _empty_summary() -> dict[str, Any]:

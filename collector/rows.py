@@ -64,6 +64,11 @@ TYPED: dict[str, tuple[pa.DataType, tuple[str, ...]]] = {
     "cache_hit": (_BOOL, ("mmoa.cache.hit",)),
     "simulated": (_BOOL, ("mmoa.simulated",)),
     "image_count": (_INT, ("mmoa.images.count",)),
+    "escalations": (_INT, ("mmoa.route.escalations",)),
+    "agreement": (_F64, ("mmoa.ensemble.agreement",)),
+    "role": (_STR, ("mmoa.role",)),
+    "judge_confidence": (_F64, ("mmoa.judge.confidence",)),
+    "attempt_role": (_STR, ("mmoa.attempt.role",)),
 }
 _KEY_TYPES: dict[str, pa.DataType] = {k: t for t, keys in TYPED.values() for k in keys}
 KNOWN = frozenset(_KEY_TYPES)

@@ -100,6 +100,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="force one model (still traced and priced)")
     p.add_argument("--stream", action="store_true", help="print the answer as it arrives")
     p.add_argument(
+        "--strategy",
+        choices=("cheapest", "fallback", "ensemble", "verify"),
+        help="how candidates are used (default: `strategy` in the config)",
+    )
+    p.add_argument("--role", help="an agent role instead of a category, e.g. orchestrator")
+    p.add_argument(
+        "--max-cost",
+        metavar="USD",
+        help="cost cap: no attempt starts that could break it, e.g. 0.01",
+    )
+    p.add_argument("--max-latency", type=float, metavar="S", help="deadline in seconds")
+    p.add_argument(
         "--images",
         type=int,
         default=1,
@@ -284,6 +296,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         "model": args.model,
         "max_tokens": args.max_tokens,
         "tags": _tags(args.tag),
+        "strategy": args.strategy,
+        "role": args.role,
+        "max_cost": _money(args.max_cost),
+        "max_latency_s": args.max_latency,
     }
     if args.images < 1:
         raise UserError("--images must be at least 1")
@@ -320,6 +336,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         "baseline_cost_usd": result.baseline_cost,
         "saving_usd": result.saving,
         "attempts": d.attempts,
+        "strategy": d.strategy,
+        "escalations": d.escalations,
+        "agreement": d.agreement,
+        "cache_hit": d.cache_hit,
         "request_id": result.request_id,
         "simulated": d.simulated,
         "images": [str(path) for path in saved],
@@ -383,6 +403,20 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     analytics.open_reader(store).close()  # fail here, in one line, if the store cannot be read
     print(f"mmoa dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
     return subprocess.call(dashboard_command(store, args.host, args.port))
+
+
+def _money(text: str | None) -> Any:
+    from decimal import Decimal, InvalidOperation
+
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise UserError(f"--max-cost {text!r}: give US dollars, e.g. 0.01") from None
+    if not value.is_finite() or value <= 0:
+        raise UserError(f"--max-cost {text!r}: must be a positive amount of US dollars")
+    return value
 
 
 def _save_images(images: Sequence[bytes], folder: Path, request_id: str) -> list[Path]:

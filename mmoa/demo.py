@@ -48,6 +48,17 @@ def store_is_disposable(store: Path) -> bool:
     return row is not None and row[1] == 0
 
 
+# Most traffic uses the config's default strategy; a few features try the others, so the
+# report can compare them on the same day of traffic.
+STRATEGY_MIX = ((0, "fallback"), (1, "verify"), (2, "ensemble"), (3, "fallback"))
+
+
+def demo_strategy(index: int) -> str | None:
+    """Deterministic: 1 request in 50 uses each of these strategies, the rest the default."""
+    slot = index % 50
+    return next((name for position, name in STRATEGY_MIX if position == slot), None)
+
+
 def run(requests: int, store: Path, config_file: Path, seed: int, progress: bool) -> DemoRun:
     """Generate the workload, route it, flush every span to the store."""
     from mmoa.wiring import wire
@@ -63,7 +74,12 @@ def run(requests: int, store: Path, config_file: Path, seed: int, progress: bool
         for item in _progress(items, progress):
             clock.now_ns = item.ts_ns
             try:
-                wired.router.complete(item.prompt, max_tokens=item.max_tokens, tags=item.tags)
+                wired.router.complete(
+                    item.prompt,
+                    max_tokens=item.max_tokens,
+                    tags=item.tags,
+                    strategy=demo_strategy(item.index),
+                )
             except AllAttemptsFailed:
                 failed += 1
             if item.index % 50_000 == 49_999:

@@ -47,6 +47,7 @@ def report_json(report: Report) -> str:
             "summary": report.summary,
             "breakdowns": {b.by: b.rows for b in report.breakdowns},
             "unpriced": report.unpriced,
+            "strategies": report.strategies,
         }
     )
 
@@ -70,6 +71,8 @@ def print_report(console: Console, report: Report, title: str = "mmoa savings re
     console.print(head)
     for b in report.breakdowns:
         console.print(_breakdown_table(b.by, b.rows))
+    if report.strategies:
+        console.print(_strategy_table(report.strategies))
     for u in report.unpriced:
         hint = "(models: - {name: ..., prices: {input: .., output: ..}})"
         console.print(f"[red]{unpriced_note(u)} {hint}[/]", markup=True, highlight=False)
@@ -91,6 +94,38 @@ def _breakdown_table(by: str, rows: list[dict[str, Any]]) -> Any:
             usd(r["cost_usd"]),
             usd(r["baseline_cost_usd"]),
             usd(r["saving_usd"]),
+            pct(r["saving_pct"]),
+        )
+    return t
+
+
+def _strategy_table(rows: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    t = Table(title="by strategy", title_justify="left")
+    t.add_column("strategy")
+    for name in (
+        "requests",
+        "escalation rate",
+        "mean attempts",
+        "agreement",
+        "cache hits",
+        "spend",
+        "baseline",
+        "saving %",
+    ):
+        t.add_column(name, justify="right")
+    for r in rows:
+        agreement = "-" if r["mean_agreement"] is None else f"{r['mean_agreement']:.2f}"
+        t.add_row(
+            str(r["strategy"]),
+            f"{r['requests']:,}",
+            f"{100 * r['escalation_rate']:.1f}%",
+            f"{r['mean_attempts']:.2f}",
+            agreement,
+            f"{r['cache_hits']:,}",
+            usd(r["cost_usd"]),
+            usd(r["baseline_cost_usd"]),
             pct(r["saving_pct"]),
         )
     return t

@@ -17,7 +17,7 @@ from router.classifier import CATEGORIES, COMPLEXITIES, IMAGE_CATEGORY
 from router.errors import ConfigError
 from router.faults import BreakerPolicy, Limit, RetryPolicy
 
-STRATEGIES = ("cheapest",)
+STRATEGIES = ("cheapest", "fallback", "ensemble", "verify")
 _TOP_KEYS = {
     "baseline",
     "strategy",
@@ -29,6 +29,9 @@ _TOP_KEYS = {
     "rate_limits",
     "providers",
     "image_baseline",
+    "strategies",
+    "cache",
+    "roles",
 }
 _FAULT_KEYS = {
     "max_retries",
@@ -64,6 +67,19 @@ class CategoryPolicy:
 
 
 @dataclass(frozen=True)
+class StrategySettings:
+    """Options of the fallback cascade, the ensemble and the verifier."""
+
+    threshold: float = 0.7
+    chain: str | None = None  # name of the cascade chain to use; None = capable models by price
+    chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    ensemble_size: int = 3
+    ensemble_mode: str = "consensus"
+    synthesizer: str | None = None
+    verifier: str | None = None
+
+
+@dataclass(frozen=True)
 class RouterConfig:
     """The whole routing configuration."""
 
@@ -83,6 +99,10 @@ class RouterConfig:
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # what one image would have cost without routing (the baseline for image requests)
     image_baseline: str = "gpt-image-1"
+    strategies: StrategySettings = field(default_factory=lambda: StrategySettings())
+    cache_ttl_s: float = 0.0  # exact-match response cache; 0 = off
+    cache_max_entries: int = 10_000
+    roles: Mapping[str, Any] = field(default_factory=dict)  # raw `roles:`; see router/roles.py
 
 
 def _fail(where: str, key: str, problem: str, fix: str) -> ConfigError:
@@ -279,6 +299,83 @@ def _name(where: str, key: str, value: object) -> str:
     return value
 
 
+_STRATEGY_KEYS = {"fallback", "ensemble", "verify"}
+
+
+def _names(where: str, key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise _fail(
+            where,
+            key,
+            "must be a non-empty list of model names",
+            "e.g. [gpt-4o-mini, claude-haiku-4-5, claude-sonnet-4-6]",
+        )
+    return tuple(value)
+
+
+def _strategies(where: str, raw: object) -> StrategySettings:
+    data = _mapping(where, "strategies", raw if raw is not None else {})
+    _unknown(where, "strategies.", data, _STRATEGY_KEYS)
+    fb = _mapping(where, "strategies.fallback", data.get("fallback") or {})
+    _unknown(where, "strategies.fallback.", fb, {"threshold", "chain", "chains"})
+    chains_raw = _mapping(where, "strategies.fallback.chains", fb.get("chains") or {})
+    chains = {
+        str(n): _names(where, f"strategies.fallback.chains.{n}", v) for n, v in chains_raw.items()
+    }
+    chain = fb.get("chain")
+    if chain is not None and chain not in chains:
+        raise _fail(
+            where,
+            "strategies.fallback.chain",
+            f"no chain named {chain!r}",
+            f"use one of {', '.join(chains) or '(define strategies.fallback.chains)'}",
+        )
+    threshold = fb.get("threshold", 0.7)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not (0 <= threshold <= 1)
+    ):
+        raise _fail(
+            where,
+            "strategies.fallback.threshold",
+            f"must be 0..1, got {threshold!r}",
+            "e.g. threshold: 0.7 (escalate when the judged confidence is lower)",
+        )
+    ens = _mapping(where, "strategies.ensemble", data.get("ensemble") or {})
+    _unknown(where, "strategies.ensemble.", ens, {"size", "mode", "synthesizer"})
+    mode = ens.get("mode", "consensus")
+    if mode not in ("consensus", "synthesis"):
+        raise _fail(
+            where,
+            "strategies.ensemble.mode",
+            f"unknown mode {mode!r}",
+            "use consensus or synthesis",
+        )
+    ver = _mapping(where, "strategies.verify", data.get("verify") or {})
+    _unknown(where, "strategies.verify.", ver, {"verifier"})
+    return StrategySettings(
+        threshold=float(threshold),
+        chain=chain,
+        chains=chains,
+        ensemble_size=_int(where, "strategies.ensemble.size", ens.get("size", 3), 2, 5),
+        ensemble_mode=mode,
+        synthesizer=ens.get("synthesizer"),
+        verifier=ver.get("verifier"),
+    )
+
+
+def _cache(where: str, raw: object) -> dict[str, Any]:
+    data = _mapping(where, "cache", raw if raw is not None else {})
+    _unknown(where, "cache.", data, {"ttl_s", "max_entries"})
+    return {
+        "cache_ttl_s": _seconds(where, "cache.ttl_s", data.get("ttl_s"), 0.0),
+        "cache_max_entries": _int(
+            where, "cache.max_entries", data.get("max_entries", 10_000), 1, 10_000_000
+        ),
+    }
+
+
 def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
     """Validate a config mapping (as loaded from YAML) into a RouterConfig."""
     data = _mapping(where, "(top level)", raw if raw is not None else {})
@@ -338,6 +435,9 @@ def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
         simulation=_mapping(where, "simulation", data.get("simulation", {})),
         source=where,
         rate_limits=_rate_limits(where, data.get("rate_limits")),
+        strategies=_strategies(where, data.get("strategies")),
+        roles=_mapping(where, "roles", data.get("roles") or {}),
+        **_cache(where, data.get("cache")),
         providers=_providers(where, data.get("providers")),
         **_faults(where, data.get("faults")),
     )

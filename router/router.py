@@ -1,21 +1,24 @@
-"""The Router: classify, choose, call (moving down the candidates on failure), trace, account."""
+"""The Router: classify, choose, run a strategy over the candidates, trace, account."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import os
 import queue
-import random
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from opentelemetry import trace
 
 from catalog import Catalog, ModelSpec, Usage, add_costs, cost, images_cost
 from router import telemetry
+from router.attempts import Attempter, AttemptRecord, Budget, Invoke, Request
+from router.cache import CacheKey, ResponseCache, make_key
 from router.classifier import IMAGE_CATEGORY, classify, estimate_tokens
 from router.config import RouterConfig
 from router.errors import (
@@ -25,12 +28,17 @@ from router.errors import (
     MalformedResponse,
     ProviderError,
 )
-from router.faults import NS, CircuitBreaker, RateLimiter
+from router.faults import NS
 from router.providers.base import Call, Completion, Provider, ProviderFor
-from router.strategies import Cheapest, Choice
+from router.roles import Role, check_overrides, models_for_role, overrides_from_env, parse_roles
+from router.runnables import Cascade, Chain, Ensemble, Outcome, Runnable, Single, Verify
+from router.strategies import STRATEGY_NAMES, Cheapest, Choice, fits
 
 Clock = Callable[[], int]  # nanoseconds since the epoch
-Invoke = Callable[[Provider, Call], Completion]  # how one attempt calls its provider
+DEFAULT_MAX_TOKENS = 4096
+DEFAULT_VERIFIER = "gpt-4o-mini"
+
+__all__ = ["AttemptRecord", "Decision", "Options", "Result", "Router", "Stream"]
 
 
 def _call_complete(provider: Provider, call: Call) -> Completion:
@@ -61,32 +69,19 @@ def _images_invoke(count: int) -> Invoke:
     return invoke
 
 
-def _call_cost(model: ModelSpec, done: Completion) -> Decimal | None:
-    if model.kind == "image":
-        return images_cost(model.per_image, len(done.images))
-    return cost(model.price, done.usage)
-
-
-DEFAULT_MAX_TOKENS = 4096
-
-
 @dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    """One call to one model, successful (completion) or not (error_type)."""
+class Options:
+    """Per-request options of Router.complete (all optional)."""
 
-    model: ModelSpec
-    attempt: int
-    start_ns: int
-    end_ns: int
-    completion: Completion | None
-    error_type: str | None
-    error_message: str | None
-    cost: Decimal | None
-    simulated: bool
-
-    @property
-    def usage(self) -> Usage:
-        return self.completion.usage if self.completion else Usage()
+    strategy: str | None = None
+    category: str | None = None
+    role: str | None = None
+    model: str | None = None
+    max_tokens: int | None = None
+    tags: Mapping[str, str] | None = None
+    images: int = 1
+    max_cost: Decimal | None = None
+    max_latency_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +104,11 @@ class Decision:
     cost: Decimal | None
     baseline_cost: Decimal | None
     simulated: bool
+    escalations: int = 0
+    agreement: float | None = None
+    role: str | None = None
+    cache_hit: bool = False
+    max_cost: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,17 +121,17 @@ class Result:
     finish_reason: str
     decision: Decision
     attempts: tuple[AttemptRecord, ...]
+    final: Completion | None = None
 
     @property
     def usage(self) -> Usage:
         """Usage of the final (answering) call."""
-        return self.attempts[-1].usage
+        return self.final.usage if self.final else Usage()
 
     @property
     def images(self) -> tuple[bytes, ...]:
         """Generated images, for an image_generation request."""
-        done = self.attempts[-1].completion
-        return done.images if done else ()
+        return self.final.images if self.final else ()
 
     @property
     def cost(self) -> Decimal | None:
@@ -149,6 +149,12 @@ class Result:
         return self.baseline_cost - self.cost
 
 
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    completion: Completion
+    model: ModelSpec
+
+
 class Router:
     """Routes prompts to the cheapest capable model and traces every decision and call."""
 
@@ -162,6 +168,7 @@ class Router:
         clock: Clock = time.time_ns,
         sleep: Callable[[float], None] = time.sleep,
         seed: int = 0,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.catalog = catalog
         self.config = config
@@ -171,10 +178,33 @@ class Router:
         self.baseline = self._check_models()
         self.strategy = Cheapest(catalog)
         self._seq = itertools.count()
-        self.sleep = sleep
-        self.breaker = CircuitBreaker(config.breaker)
-        self.limiter = RateLimiter(config.rate_limits)
-        self._rng = random.Random(seed)  # backoff jitter; seeded so simulated runs repeat
+        self.attempter = Attempter(config, provider_for, clock, sleep, seed)
+        self.roles: dict[str, Role] = parse_roles(config.roles or None, config.source)
+        self.overrides = overrides_from_env(
+            os.environ if env is None else env, roles=self.roles, categories=config.categories
+        )
+        check_overrides(self.overrides, (m.name for m in catalog))
+        self.cache: ResponseCache[_Cached] | None = (
+            ResponseCache(
+                config.cache_ttl_s, config.cache_max_entries, clock=lambda: self.clock() / NS
+            )
+            if config.cache_ttl_s > 0
+            else None
+        )
+
+    @classmethod
+    def from_config(
+        cls, path: str | os.PathLike[str], provider_for: ProviderFor, **kwargs: object
+    ) -> Router:
+        """A router from a config file (and the catalog it extends)."""
+        from pathlib import Path
+
+        from catalog import load_catalog
+        from router.config import load_config
+
+        config = load_config(Path(path))
+        catalog = load_catalog(config.models, where=str(path))
+        return cls(catalog, config, provider_for, **kwargs)  # type: ignore[arg-type]
 
     def _check_models(self) -> ModelSpec:
         where = self.config.source
@@ -220,236 +250,263 @@ class Router:
                 )
         return self.catalog.get(name)
 
-    def complete(
-        self,
-        prompt: str,
-        *,
-        category: str | None = None,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        tags: Mapping[str, str] | None = None,
-        images: int = 1,
-    ) -> Result:
+    def complete(self, prompt: str, **options: object) -> Result:
         """Route one prompt; raises AllAttemptsFailed when no candidate answers.
 
-        A request for pictures (category image_generation, by the classifier or the caller)
-        goes to image models and returns `images` of them in Result.images.
+        Options (keywords): strategy (cheapest | fallback | ensemble | verify), category, role,
+        model (force one), max_tokens, tags, images (for image requests), max_cost (US
+        dollars: no attempt starts that could break it), max_latency_s.
         """
-        return self._route(prompt, category, model, max_tokens, tags, _call_complete, images)
+        return self._route(prompt, _options(options), _call_complete)
 
-    def stream(
-        self,
-        prompt: str,
-        *,
-        category: str | None = None,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> Stream:
+    async def acomplete(self, prompt: str, **options: object) -> Result:
+        """The async twin of complete(): the call runs in a worker thread."""
+        return await asyncio.to_thread(self.complete, prompt, **options)
+
+    def stream(self, prompt: str, **options: object) -> Stream:
         """Route one prompt and stream the answer: iterate for text pieces, then read `.result`.
 
         Fallback and retries apply until the first piece arrives; after that a failure ends
-        the stream with the error (text already shown cannot be taken back).
+        the stream with the error (text already shown cannot be taken back). Streaming uses
+        the cheapest strategy: the others need whole answers to judge or compare.
         """
-        return Stream(self, prompt, category, model, max_tokens, tags)
+        opts = _options(options)
+        if opts.strategy not in (None, "cheapest"):
+            raise ValueError(f"streaming works with the cheapest strategy, not {opts.strategy!r}")
+        return Stream(self, prompt, opts)
 
-    def _route(
-        self,
-        prompt: str,
-        category: str | None,
-        model: str | None,
-        max_tokens: int | None,
-        tags: Mapping[str, str] | None,
-        invoke: Invoke,
-        images: int = 1,
-    ) -> Result:
-        if category is not None and category not in self.config.categories:
+    def _route(self, prompt: str, opts: Options, invoke: Invoke) -> Result:
+        strategy = opts.strategy or self.config.strategy
+        if strategy not in STRATEGY_NAMES:
+            raise ValueError(
+                f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGY_NAMES)}"
+            )
+        if opts.category is not None and opts.category not in self.config.categories:
             known = ", ".join(self.config.categories)
-            raise ValueError(f"unknown category {category!r}; use one of {known}")
+            raise ValueError(f"unknown category {opts.category!r}; use one of {known}")
+        if opts.role is not None and opts.role not in self.roles:
+            raise ValueError(f"unknown role {opts.role!r}; use one of {', '.join(self.roles)}")
         seq = next(self._seq)
         start_ns = self.clock()
         cls = classify(prompt)
-        category = category or cls.category
+        category = opts.category or cls.category
         if category not in self.config.categories:
             category = "creative_content"  # an image request, but no image models configured
-        policy = self.config.categories[category]
         n_in = estimate_tokens(prompt)
-        out_cap = max_tokens or DEFAULT_MAX_TOKENS
-        expected_out = min(out_cap, policy.expected_output_tokens)
-        if model is not None:
-            choice = Choice((self.catalog.get(model),), f"model {model} forced by the caller")
-        elif category == IMAGE_CATEGORY:
-            chain = tuple(self.catalog.get(name) for name in policy.chain)
-            choice = Choice(chain, f"{IMAGE_CATEGORY} chain: primary {chain[0].name}")
-        else:
-            choice = self.strategy.choose(policy, cls.complexity, n_in, expected_out)
-        if choice.candidates[0].kind == "image":
-            invoke = _images_invoke(images)
+        out_cap = opts.max_tokens or DEFAULT_MAX_TOKENS
+        choice = self._choose(category, cls.complexity, opts, n_in, out_cap)
+        image = choice.candidates[0].kind == "image"
+        if image:
+            invoke = _images_invoke(opts.images)
+            strategy = "cheapest"  # image models are tried in chain order
+        cache_key = self._cache_key(prompt, strategy, category, opts, image)
+        if cache_key is not None and self.cache is not None:
+            hit = self.cache.get(cache_key)
+            if hit is not None:
+                return self._cache_hit(hit, category, cls, strategy, opts, start_ns)
+        deadline_s = min(self.config.deadline_s, opts.max_latency_s or self.config.deadline_s)
         # a head of the prompt and its length identify it well enough to seed the simulator
         key = f"{seq}-{zlib.crc32(prompt[:4096].encode())}-{len(prompt)}"
-        template = Call(choice.candidates[0], prompt, out_cap, 0, key, category, cls.complexity)
-        records, skipped = self._attempt(
-            choice.candidates, template, start_ns, n_in + out_cap, invoke
+        req = Request(
+            template=Call(choice.candidates[0], prompt, out_cap, 0, key, category, cls.complexity),
+            invoke=invoke,
+            budget=Budget(start_ns + int(deadline_s * NS), opts.max_cost),
+            tokens=n_in + out_cap,
+            prompt_bytes=len(prompt.encode()),
+            images=opts.images,
         )
-        if skipped:
-            choice = Choice(choice.candidates, f"{choice.reason}; skipped {', '.join(skipped)}")
-        final = records[-1] if records else None
-        answered = final is not None and final.completion is not None
-        total = add_costs([r.cost for r in records])
-        baseline_cost = self._baseline_cost(final) if final and answered else None
-        decision = Decision(
-            category=category,
-            complexity=cls.complexity,
-            confidence=cls.confidence,
-            classifier_reason=cls.reason,
-            strategy=self.strategy.name,
-            candidates=choice.candidates,
-            model=final.model.name if final and answered else None,
-            reason=choice.reason,
-            attempts=len(records),
-            status="ok" if answered else "error",
-            policy_version=0,
-            baseline_model=(
-                self.image_baseline
-                if choice.candidates[0].kind == "image" and self.image_baseline
-                else self.baseline
-            ).name,
-            usage=sum((r.usage for r in records), Usage()),
-            cost=total,
-            baseline_cost=baseline_cost,
-            simulated=all(r.simulated for r in records),
-        )
-        request_id = self._trace(decision, records, start_ns, tags or {})
-        if final is None or final.completion is None:
-            tried = [(r.model.name, r.error_message or "") for r in records]
-            raise AllAttemptsFailed(request_id, tried + [(s, "skipped") for s in skipped])
-        return Result(
-            request_id=request_id,
-            text=final.completion.text,
-            model=final.model.name,
-            finish_reason=final.completion.finish_reason,
-            decision=decision,
-            attempts=tuple(records),
-        )
+        runnable = self._runnable(strategy, choice, n_in, out_cap)
+        outcome = runnable.run(self.attempter, req, start_ns)
+        if (
+            cache_key is not None
+            and self.cache is not None
+            and outcome.completion
+            and outcome.model
+        ):
+            self.cache.put(cache_key, _Cached(outcome.completion, outcome.model))
+        return self._finish(req, outcome, choice, category, cls, strategy, opts, start_ns)
 
-    def _attempt(
-        self,
-        candidates: tuple[ModelSpec, ...],
-        template: Call,
-        start_ns: int,
-        tokens: int,
-        invoke: Invoke,
-    ) -> tuple[list[AttemptRecord], list[str]]:
-        """Call candidates in order, retrying each per the policy; stop at the first answer."""
-        records: list[AttemptRecord] = []
-        skipped: list[str] = []
-        deadline = start_ns + int(self.config.deadline_s * NS)
-        t = start_ns
-        models_tried = 0
-        for model in candidates:
-            if models_tried >= self.config.max_attempts or t >= deadline:
-                break
-            provider = self.provider_for(model)
-            if provider is None:
-                skipped.append(f"{model.name} (no provider)")
-                continue
-            if not self.breaker.allows(model.name, max(t, self.clock())):
-                skipped.append(f"{model.name} (circuit open)")
-                continue
-            models_tried += 1
-            t, done = self._try_model(
-                provider, model, template, records, (t, deadline, tokens), invoke
+    def _choose(
+        self, category: str, complexity: str, opts: Options, n_in: int, out_cap: int
+    ) -> Choice:
+        policy = self.config.categories[category]
+        forced = opts.model or self.overrides.get(opts.role or "") or self.overrides.get(category)
+        if forced is not None:
+            how = (
+                "the caller"
+                if opts.model
+                else "MODEL_OVERRIDE_"
+                + ((opts.role if opts.role in self.overrides else category) or "").upper()
             )
-            if done:
-                break
-        return records, skipped
-
-    def _try_model(
-        self,
-        provider: Provider,
-        model: ModelSpec,
-        template: Call,
-        records: list[AttemptRecord],
-        budget: tuple[int, int, int],
-        invoke: Invoke,
-    ) -> tuple[int, bool]:
-        """One model with its retries; returns (time after it, whether it answered)."""
-        t, deadline, tokens = budget
-        retry = self.config.retry
-        simulated = provider.name == "simulated"
-        for n in range(retry.max_retries + 1):
-            t = max(t, self.clock())
-            wait = self.limiter.reserve(model.name, tokens, t)
-            if wait:
-                t = self._pause(t, wait)  # queue for the rate limit rather than fail
-            remaining = (deadline - t) / NS
-            if remaining <= 0:
-                return t, False
-            call = replace(
-                template,
-                model=model,
-                attempt=len(records),
-                timeout_s=min(self.config.call_timeout_s, remaining),
-            )
-            try:
-                done = invoke(provider, call)
-            except ProviderError as exc:
-                end = t + exc.latency_ns
-                records.append(
-                    AttemptRecord(
-                        model,
-                        call.attempt,
-                        t,
-                        end,
-                        None,
-                        exc.error_type,
-                        str(exc),
-                        Decimal(0),
-                        simulated,
-                    )
+            return Choice((self.catalog.get(forced),), f"model {forced} forced by {how}")
+        if category == IMAGE_CATEGORY:
+            chain = tuple(self.catalog.get(name) for name in policy.chain)
+            return Choice(chain, f"{IMAGE_CATEGORY} chain: primary {chain[0].name}")
+        if opts.role is not None:
+            role = self.roles[opts.role]
+            fitting = [
+                m
+                for m in models_for_role(role, self.catalog)
+                if fits(m, n_in, min(out_cap, policy.expected_output_tokens))
+            ]
+            if fitting:
+                return Choice(
+                    tuple(fitting),
+                    f"cheapest of {len(fitting)} models for role "
+                    f"{role.name} ({role.tier} tier): {fitting[0].name}",
                 )
-                self.breaker.record(model.name, False, end)
-                t = end
-                if exc.after_output:
-                    return t, True  # part of the answer was streamed: no retry, no fallback
-                if not exc.retryable or n == retry.max_retries:
-                    return t, False
-                if not self.breaker.allows(model.name, t):
-                    return t, False
-                delay = retry.delay_s(n, exc.retry_after_s, self._rng)
-                if t + int(delay * NS) >= deadline:
-                    return t, False
-                t = self._pause(t, delay)
-                continue
-            end = t + done.latency_ns
-            records.append(
-                AttemptRecord(
-                    model,
-                    call.attempt,
-                    t,
-                    end,
-                    done,
-                    None,
-                    None,
-                    _call_cost(model, done),
-                    done.simulated,
-                )
-            )
-            self.breaker.record(model.name, True, end)
-            return end, True
-        return t, False
+        return self.strategy.choose(
+            policy, complexity, n_in, min(out_cap, policy.expected_output_tokens)
+        )
 
-    def _baseline_cost(self, final: AttemptRecord) -> Decimal | None:
+    def _runnable(self, strategy: str, choice: Choice, n_in: int, out_cap: int) -> Runnable:
+        s = self.config.strategies
+        singles: list[Runnable] = [Single(m) for m in choice.candidates]
+        if strategy == "fallback":
+            chain = s.chains.get(s.chain) if s.chain and len(choice.candidates) > 1 else None
+            if chain:
+                models = [self.catalog.get(n) for n in chain]
+                singles = [Single(m) for m in models if fits(m, n_in, out_cap)] or singles
+            return Cascade(singles, s.threshold)
+        if strategy == "ensemble":
+            synth = self.catalog.get(s.synthesizer) if s.synthesizer else None
+            return Ensemble(singles[: s.ensemble_size], s.ensemble_mode, synth)
+        if strategy == "verify":
+            verifier = self.catalog.get(s.verifier or DEFAULT_VERIFIER)
+            return Verify(singles[: self.config.max_attempts], verifier)
+        return Chain(singles, self.config.max_attempts)
+
+    def _cache_key(
+        self, prompt: str, strategy: str, category: str, opts: Options, image: bool
+    ) -> CacheKey | None:
+        if self.cache is None or image:
+            return None
+        choice = f"{strategy}:{category}:{opts.role}:{opts.model}"
+        return make_key(prompt, model_choice=choice, params={"max_tokens": opts.max_tokens})
+
+    def _baseline(self, model: ModelSpec | None) -> ModelSpec:
+        if model is not None and model.kind == "image" and self.image_baseline is not None:
+            return self.image_baseline
+        return self.baseline
+
+    def _baseline_cost(self, model: ModelSpec, done: Completion) -> Decimal | None:
         """What the answer would have cost on the single-model setup."""
-        if final.model.kind == "image" and final.completion is not None:
+        if model.kind == "image":
             per_image = self.image_baseline.per_image if self.image_baseline else None
-            return images_cost(per_image, len(final.completion.images))
-        return cost(self.baseline.price, final.usage)
+            return images_cost(per_image, len(done.images))
+        return cost(self.baseline.price, done.usage)
 
-    def _pause(self, t: int, seconds: float) -> int:
-        """Wait `seconds` (really, or on the virtual clock) and return the time after it."""
-        self.sleep(seconds)
-        return max(t + int(seconds * NS), self.clock())
+    def _finish(
+        self,
+        req: Request,
+        out: Outcome,
+        choice: Choice,
+        category: str,
+        cls: object,
+        strategy: str,
+        opts: Options,
+        start_ns: int,
+    ) -> Result:
+        records = sorted(req.records, key=lambda r: (r.start_ns, r.attempt))
+        reason = choice.reason + (f"; skipped {', '.join(req.skipped)}" if req.skipped else "")
+        if out.escalations:
+            reason += f"; escalated {out.escalations}x to {out.model.name if out.model else '?'}"
+        done = out.completion
+        decision = self._decision(
+            cls,
+            category,
+            strategy,
+            choice,
+            opts,
+            reason,
+            model=out.model if done else None,
+            records=records,
+            baseline_cost=self._baseline_cost(out.model, done) if done and out.model else None,
+            escalations=out.escalations,
+            agreement=out.agreement,
+        )
+        request_id = self._trace(decision, records, start_ns, opts.tags or {})
+        if done is None or out.model is None:
+            tried = [(r.model.name, r.error_message or "") for r in records]
+            raise AllAttemptsFailed(request_id, tried + [(s, "skipped") for s in req.skipped])
+        return Result(
+            request_id,
+            done.text,
+            out.model.name,
+            done.finish_reason,
+            decision,
+            tuple(records),
+            done,
+        )
+
+    def _decision(
+        self,
+        cls: object,
+        category: str,
+        strategy: str,
+        choice: Choice,
+        opts: Options,
+        reason: str,
+        *,
+        model: ModelSpec | None,
+        records: list[AttemptRecord],
+        baseline_cost: Decimal | None,
+        escalations: int = 0,
+        agreement: float | None = None,
+        cache_hit: bool = False,
+    ) -> Decision:
+        return Decision(
+            category=category,
+            complexity=cls.complexity,  # type: ignore[attr-defined]
+            confidence=cls.confidence,  # type: ignore[attr-defined]
+            classifier_reason=cls.reason,  # type: ignore[attr-defined]
+            strategy=strategy,
+            candidates=choice.candidates,
+            model=model.name if model else None,
+            reason=reason,
+            attempts=len(records),
+            status="ok" if model else "error",
+            policy_version=0,
+            baseline_model=self._baseline(model or choice.candidates[0]).name,
+            usage=sum((r.usage for r in records), Usage()),
+            cost=Decimal(0) if cache_hit else add_costs([r.cost for r in records]),
+            baseline_cost=baseline_cost,
+            simulated=bool(records) and all(r.simulated for r in records),
+            escalations=escalations,
+            agreement=agreement,
+            role=opts.role,
+            cache_hit=cache_hit,
+            max_cost=opts.max_cost,
+        )
+
+    def _cache_hit(
+        self, hit: _Cached, category: str, cls: object, strategy: str, opts: Options, start_ns: int
+    ) -> Result:
+        """A cached answer: a decision span with cost 0; its baseline counts as saving."""
+        choice = Choice((hit.model,), f"cache hit: answer of {hit.model.name}")
+        decision = self._decision(
+            cls,
+            category,
+            strategy,
+            choice,
+            opts,
+            choice.reason,
+            model=hit.model,
+            records=[],
+            baseline_cost=self._baseline_cost(hit.model, hit.completion),
+            cache_hit=True,
+        )
+        decision = _with_simulated(decision, hit.completion.simulated)
+        request_id = self._trace(decision, [], start_ns, opts.tags or {})
+        return Result(
+            request_id,
+            hit.completion.text,
+            hit.model.name,
+            hit.completion.finish_reason,
+            decision,
+            (),
+            hit.completion,
+        )
 
     def _trace(
         self,
@@ -482,25 +539,44 @@ class Router:
         return request_id
 
 
+def _options(given: Mapping[str, object]) -> Options:
+    """Options from keywords; unknown keywords are a TypeError, like any bad argument."""
+    unknown = set(given) - set(Options.__dataclass_fields__)
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {sorted(unknown)}; use {sorted(Options.__dataclass_fields__)}"
+        )
+    opts = Options(**given)  # type: ignore[arg-type]
+    if opts.max_cost is not None and not isinstance(opts.max_cost, Decimal):
+        opts = _replace(opts, max_cost=Decimal(str(opts.max_cost)))
+    if opts.images < 1:
+        raise ValueError("images must be at least 1")
+    return opts
+
+
+def _replace(opts: Options, **changes: object) -> Options:
+    from dataclasses import replace
+
+    return replace(opts, **changes)  # type: ignore[arg-type]
+
+
+def _with_simulated(decision: Decision, simulated: bool) -> Decision:
+    from dataclasses import replace
+
+    return replace(decision, simulated=simulated)
+
+
 _DONE = object()
 
 
 class Stream:
     """Streamed answer: iterate for text pieces as they arrive; `.result` once finished."""
 
-    def __init__(
-        self,
-        router: Router,
-        prompt: str,
-        category: str | None,
-        model: str | None,
-        max_tokens: int | None,
-        tags: Mapping[str, str] | None,
-    ) -> None:
+    def __init__(self, router: Router, prompt: str, opts: Options) -> None:
         self._pieces: queue.Queue[object] = queue.Queue()
         self._result: Result | None = None
         self._error: BaseException | None = None
-        self._args = (prompt, category, model, max_tokens, tags)
+        self._args = (prompt, opts)
         self._router = router
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -525,7 +601,8 @@ class Stream:
 
     def _run(self) -> None:
         try:
-            self._result = self._router._route(*self._args, self._invoke)
+            prompt, opts = self._args
+            self._result = self._router._route(prompt, opts, self._invoke)
         except BaseException as exc:  # handed to the reader's thread
             self._error = exc
         finally:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from catalog import Catalog, ModelSpec, Usage, cost
-from router.config import CategoryPolicy, Floor
+from router.config import STRATEGIES, CategoryPolicy, Floor
 from router.errors import NoCapableModel
 
 _CHOICE_CACHE = 50_000  # entries; a Choice is a few hundred bytes
@@ -50,6 +50,10 @@ def _describe(floor: Floor) -> str:
         parts.append(f"coding>={floor.coding}")
     parts.extend(floor.strengths)
     return ", ".join(parts)
+
+
+# How a request uses its candidates (router/runnables.py runs them)
+STRATEGY_NAMES = STRATEGIES
 
 
 class Cheapest:

@@ -15,7 +15,8 @@ from opentelemetry.util.types import AttributeValue
 from catalog import ModelSpec
 
 if TYPE_CHECKING:
-    from router.router import AttemptRecord, Decision
+    from router.attempts import AttemptRecord
+    from router.router import Decision
 
 ROUTE_SPAN = "mmoa.route"
 AttrMap = dict[str, AttributeValue]
@@ -68,6 +69,10 @@ def attempt_attributes(a: AttemptRecord, request_id: str, tags: AttrMap) -> Attr
         )
     if c is not None and m.kind == "image":
         attrs["mmoa.images.count"] = len(c.images)
+    if a.confidence is not None:
+        attrs["mmoa.judge.confidence"] = a.confidence
+    if a.role != "answer":
+        attrs["mmoa.attempt.role"] = a.role
     cost = money(a.cost)
     if cost is not None:
         attrs["mmoa.cost.usd"] = cost
@@ -91,9 +96,16 @@ def decision_attributes(d: Decision, request_id: str, tags: AttrMap) -> AttrMap:
         "mmoa.route.status": d.status,
         "mmoa.policy.version": d.policy_version,
         "mmoa.baseline.model": d.baseline_model,
-        "mmoa.cache.hit": False,
+        "mmoa.cache.hit": d.cache_hit,
+        "mmoa.route.escalations": d.escalations,
         "mmoa.simulated": d.simulated,
     }
+    if d.agreement is not None:
+        attrs["mmoa.ensemble.agreement"] = d.agreement
+    if d.role is not None:
+        attrs["mmoa.role"] = d.role
+    if d.max_cost is not None:
+        attrs["mmoa.cost.max_usd"] = format(d.max_cost, "f")
     for key, value in (("mmoa.cost.usd", d.cost), ("mmoa.cost.baseline_usd", d.baseline_cost)):
         text = money(value)
         if text is not None:

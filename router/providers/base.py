@@ -24,6 +24,8 @@ class Call:
     complexity: str = "intermediate"
     # Seconds this call may take before the adapter gives up (Timeout); the router's deadline.
     timeout_s: float = 60.0
+    # answer | verify | synthesize: why the router makes this call (the simulator uses it)
+    purpose: str = "answer"
 
 
 @dataclass(frozen=True, slots=True)

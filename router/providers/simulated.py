@@ -60,6 +60,9 @@ TTFT_MS = {"economy": 280.0, "standard": 480.0, "premium": 850.0}
 TOKENS_PER_S = {"economy": 140.0, "standard": 90.0, "premium": 55.0}
 FAILURE_P = {"economy": 0.008, "standard": 0.010, "premium": 0.015}
 PREFILL_TOKENS_PER_S = 25_000.0
+VERIFY_PASS_P = 0.85
+# how often a model's answer differs from the common one (ensembles vote on this)
+DISAGREE_P = {"economy": 0.25, "standard": 0.15, "premium": 0.08}
 TIMEOUT_MS = 30_000.0
 
 # Seconds to generate one batch of images, per catalog tier.
@@ -108,7 +111,7 @@ class SimulatedProvider:
         self._maybe_fail(rng, call.model, vendor)
         usage, finish = _usage(rng, call, vendor)
         return Completion(
-            text=f"[simulated {call.model.name}] {ANSWERS[call.category]}",
+            text=_text(rng, call),
             response_model=call.model.name,
             response_id=f"sim-{call.key}-{call.attempt}",
             finish_reason=finish,
@@ -149,6 +152,16 @@ class SimulatedProvider:
         raise Timeout("timeout", f"{model.name}: no answer in 30 s", latency_ns=_ns(TIMEOUT_MS))
 
 
+def _text(rng: random.Random, call: Call) -> str:
+    """The answer's text: canned, but verdicts and occasional disagreement are realistic."""
+    if call.purpose == "verify":
+        return "PASS" if rng.random() < VERIFY_PASS_P else "FAIL: it misses part of the request."
+    answer = f"[simulated] {ANSWERS[call.category]}"
+    if call.purpose == "answer" and rng.random() < DISAGREE_P[call.model.tier]:
+        answer += " (An alternative reading of the request.)"
+    return answer
+
+
 def _ns(ms: float) -> int:
     return int(ms * NS_PER_MS)
 
@@ -170,6 +183,8 @@ def _usage(rng: random.Random, call: Call, vendor: Vendor) -> tuple[Usage, str]:
     n_in = int(estimate_tokens(call.prompt) * vendor.token_factor) + 8
     read, write = _cached(rng, n_in, vendor)
     median = OUTPUT_MEDIAN.get(call.category, 400) * COMPLEXITY_STRETCH.get(call.complexity, 1.0)
+    if call.purpose == "verify":
+        median = 6  # a verdict: PASS, or FAIL and a reason
     visible = max(1, int(median * math.exp(rng.gauss(0.0, 0.6))))
     reasoning = 0
     if vendor.thinks and "reasoning" in call.model.strengths:

@@ -18,6 +18,8 @@ SELECT
     reasoning_tokens,
     cost_usd,
     image_count,
+    judge_confidence,
+    coalesce(attempt_role, 'answer')             AS attempt_role,
     duration_ms                                  AS latency_ms,
     simulated,
     source,
