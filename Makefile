@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/route_overhead.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cli_startup.py
+	$(BIN)/python bench/strategy_overhead.py
 
 clean:
 	rm -rf $(VENV) mmoa.duckdb mmoa.duckdb.wal

@@ -304,7 +304,9 @@ class Router:
             hit = self.cache.get(cache_key)
             if hit is not None:
                 return self._cache_hit(hit, category, cls, strategy, opts, start_ns)
-        deadline_s = min(self.config.deadline_s, opts.max_latency_s or self.config.deadline_s)
+        deadline_s = self.config.deadline_s
+        if opts.max_latency_s is not None:
+            deadline_s = min(deadline_s, opts.max_latency_s)
         # a head of the prompt and its length identify it well enough to seed the simulator
         key = f"{seq}-{zlib.crc32(prompt[:4096].encode())}-{len(prompt)}"
         req = Request(

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -66,7 +67,7 @@ class Chain:
     def run(self, att: Attempter, req: Request, t: int) -> Outcome:
         tried = 0
         for member in self.members:
-            if tried >= self.max_members or req.stopped or t >= req.budget.deadline_ns:
+            if tried >= self.max_members or req.stopped or _past_deadline(req, t):
                 break
             before = len(req.records)
             out = member.run(att, req, t)
@@ -89,7 +90,7 @@ class Cascade:
         best: Outcome = Outcome(None, None, t)
         escalations = 0
         for i, member in enumerate(self.members):
-            if req.stopped or t >= req.budget.deadline_ns:
+            if req.stopped or _past_deadline(req, t):
                 break
             out = member.run(att, req, t)
             t = out.t
@@ -115,8 +116,8 @@ class Ensemble:
     name: str = "ensemble"
 
     def run(self, att: Attempter, req: Request, t: int) -> Outcome:
-        with ThreadPoolExecutor(max_workers=len(self.members)) as pool:
-            outs = list(pool.map(lambda m: m.run(att, req, t), self.members))
+        futures = [_pool().submit(m.run, att, req, t) for m in self.members]
+        outs = [f.result() for f in futures]
         answered = [o for o in outs if o.completion is not None]
         end = max((o.t for o in outs), default=t)
         if not answered:
@@ -190,6 +191,27 @@ class Verify:
             escalations += 1
         last.t, last.escalations = t, escalations
         return last
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+# Ensemble members wait on providers, not the CPU: many threads, started once, reused.
+POOL_THREADS = 64
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="mmoa-ensemble")
+        return _POOL
+
+
+def _past_deadline(req: Request, t: int) -> bool:
+    if t < req.budget.deadline_ns:
+        return False
+    req.skip("the rest (deadline reached: max_latency_s or faults.deadline_s)")
+    return True
 
 
 def normalise(text: str) -> str:

@@ -198,7 +198,8 @@ CASES = [
     (
         "js brackets in strings and comments do not count",
         JS_PROMPT,
-        '```javascript\nfunction add(a, b) {\n  console.log(":) [");  // (\n  return a + b;\n}\n```',
+        '```javascript\nfunction add(a, b) {\n  console.log(":) [");  // (\n'
+        "  return a + b;\n}\n```",
         "stop",
         1.0,
         (),
@@ -339,7 +340,7 @@ def test_deterministic() -> None:
         (
             "finish_reason=length: truncated",
             "uncertainty: 'I might be wrong'",
-            "unbalanced brackets in js code: unclosed '(' from line 1",
+            "unbalanced brackets in js code: unclosed '{' from line 1",  # the innermost
         ),
     )
 

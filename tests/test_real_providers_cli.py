@@ -255,3 +255,55 @@ def test_unknown_price_is_unpriced_and_reported_never_zero(tmp_path: Path) -> No
         ).stdout
     )
     assert rows == [{"n": 3, "priced": 0}]
+
+
+def test_fallback_cascade_escalates_across_real_sdks(tmp_path: Path) -> None:
+    store = tmp_path / "cascade.duckdb"
+    with LoopbackServer() as srv:
+        srv.respond(text="Paris is the", finish="length", input_tokens=20, output_tokens=5, times=1)
+        srv.respond(text="Paris is the capital of France.", input_tokens=22, output_tokens=9)
+        out = run(
+            [
+                "ask",
+                "What is the capital of France?",
+                "--strategy",
+                "fallback",
+                "--json",
+                "--store",
+                str(store),
+            ],
+            {
+                "OPENAI_API_KEY": SECRET,
+                "OPENAI_BASE_URL": srv.url + "/v1",
+                "ANTHROPIC_API_KEY": SECRET,
+                "ANTHROPIC_BASE_URL": srv.url,
+            },
+        )
+        assert out.returncode == 0, out.stderr
+        paths = [r.path for r in srv.requests]
+    assert paths == ["/v1/chat/completions", "/v1/messages"]  # the mixed chain's first two
+    data = json.loads(out.stdout)
+    assert data["model"] == "claude-haiku-4-5" and data["escalations"] == 1
+    # gpt-4o-mini 20 x 0.15 + 5 x 0.6 = 6; claude-haiku-4-5 22 x 1 + 9 x 5 = 67 micro-dollars
+    assert Decimal(data["cost_usd"]) == Decimal("0.000073")
+    rows = json.loads(
+        run(
+            [
+                "sql",
+                "SELECT model, judge_confidence FROM calls ORDER BY ts, model",
+                "--json",
+                "--store",
+                str(store),
+            ],
+            {},
+        ).stdout
+    )
+    assert rows == [
+        {"model": "gpt-4o-mini", "judge_confidence": 0.5},
+        {"model": "claude-haiku-4-5", "judge_confidence": 1.0},
+    ]
+    report = json.loads(run(["report", "--json", "--store", str(store)], {}).stdout)
+    assert report["strategies"][0]["strategy"] == "fallback"
+    assert report["strategies"][0]["escalation_rate"] == 1.0
+    assert report["strategies"][0]["mean_attempts"] == 2.0
+    assert_secret_absent(store, out.stdout, out.stderr)
