@@ -183,7 +183,7 @@ class Attempter:
             max_tokens = base.max_tokens
             worst = worst_case_cost(model, req.prompt_bytes, max_tokens, req.images)
             if not req.budget.reserve(worst):
-                cap = req.budget.max_cost
+                cap = _cap(req.budget.max_cost)
                 req.skip(
                     f"{model.name} (max_cost ${cap}: worst case ${_fmt(worst)} would exceed it)"
                 )
@@ -259,3 +259,7 @@ class Attempter:
 
 def _fmt(value: Decimal | None) -> str:
     return "unpriced" if value is None else format(value.normalize(), "f")
+
+
+def _cap(value: Decimal | None) -> str:
+    return "none" if value is None else format(value, "f")

@@ -81,8 +81,18 @@ class MissingKey(RouterError):
 class AllAttemptsFailed(RouterError):
     """Every model in the chain failed; `attempts` lists what each one said."""
 
+    SHOWN = 4  # the message names this many; `attempts` keeps them all
+
     def __init__(self, request_id: str, attempts: list[tuple[str, str]]) -> None:
         self.request_id = request_id
         self.attempts = attempts
-        detail = "; ".join(f"{model}: {err}" for model, err in attempts)
-        super().__init__(f"request {request_id}: all {len(attempts)} attempts failed ({detail})")
+        calls = [a for a in attempts if a[1] != "skipped"]
+        skipped = [a for a in attempts if a[1] == "skipped"]
+        parts = [f"{model}: {err}" for model, err in calls] + [model for model, _ in skipped]
+        detail = "; ".join(parts[: self.SHOWN])
+        if len(parts) > self.SHOWN:
+            detail += f"; and {len(parts) - self.SHOWN} more"
+        super().__init__(
+            f"request {request_id}: no model answered ({len(calls)} calls failed, "
+            f"{len(skipped)} models skipped): {detail}"
+        )

@@ -258,3 +258,52 @@ def test_demo_refuses_to_replace_real_data(tmp_path: Path) -> None:
     assert duckdb.connect(str(store), read_only=True).execute(
         "SELECT count(*) FROM spans"
     ).fetchone() == (1,)
+
+
+def test_ask_with_a_strategy_a_role_and_a_cost_cap(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.duckdb")
+    for strategy in ("fallback", "ensemble", "verify"):
+        out = json.loads(
+            mmoa(
+                "ask",
+                "--provider",
+                "simulated",
+                "What is the capital of France?",
+                "--strategy",
+                strategy,
+                "--json",
+                "--store",
+                store,
+            ).stdout
+        )
+        assert out["strategy"] == strategy
+    out = json.loads(
+        mmoa(
+            "ask",
+            "--provider",
+            "simulated",
+            "Plan the release.",
+            "--role",
+            "orchestrator",
+            "--json",
+            "--store",
+            store,
+        ).stdout
+    )
+    assert out["model"] == "gpt-5-mini"  # the cheapest model meeting the orchestrator floor
+    bad = mmoa(
+        "ask",
+        "--provider",
+        "simulated",
+        "hi",
+        "--max-cost",
+        "0.0000001",
+        "--store",
+        store,
+        check=False,
+    )
+    assert bad.returncode == 2 and "max_cost $0.0000001: worst case" in bad.stderr
+    bad = mmoa(
+        "ask", "--provider", "simulated", "hi", "--role", "janitor", "--store", store, check=False
+    )
+    assert bad.returncode == 2 and "unknown role 'janitor'" in bad.stderr

@@ -131,7 +131,7 @@ def test_all_attempts_failing_raises_one_error_listing_each() -> None:
     with pytest.raises(AllAttemptsFailed) as info:
         router.complete("What is the capital of France?")
     assert [m for m, _ in info.value.attempts] == ["cheap", "mid", "big"]
-    assert "all 3 attempts failed" in str(info.value)
+    assert "no model answered (3 calls failed, 0 models skipped)" in str(info.value)
     (decision,) = spans_by_name(exporter)["mmoa.route"]
     assert decision.status.status_code is StatusCode.ERROR
     assert decision.attributes["mmoa.route.status"] == "error"

@@ -364,3 +364,13 @@ def test_max_latency_is_a_deadline() -> None:
     with pytest.raises(AllAttemptsFailed, match="deadline"):
         router.complete(PROMPT, max_latency_s=0.0)
     assert provider.calls == []
+
+
+def test_router_from_config_file(tmp_path: Any) -> None:
+    from mmoa import settings
+
+    provider = Answers({"llama-3.1-8b-instant": [GOOD]})
+    router = Router.from_config(
+        settings.config_path(None), lambda m: provider, sleep=lambda s: None, env={}
+    )
+    assert router.complete(PROMPT).model == "llama-3.1-8b-instant"
