@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -12,6 +14,18 @@ from catalog import Catalog
 from collector.errors import StoreLocked
 
 _VERSION = re.compile(r"^(\d+)_")
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of the block, or none of it."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def open_writer(path: str | Path) -> duckdb.DuckDBPyConnection:
@@ -48,16 +62,11 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
         version = int(match.group(1))
         if version in done:
             continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(sqlfiles.read("migrations", name))
             conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
             )
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
         applied.append(name)
     for name in sqlfiles.listing("views"):
         conn.execute(sqlfiles.read("views", name))
@@ -89,11 +98,6 @@ def write_catalog(conn: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
                 m.per_image,
             )
         )
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute("DELETE FROM models")
         conn.executemany("INSERT INTO models VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
