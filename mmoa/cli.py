@@ -86,6 +86,13 @@ def parser() -> argparse.ArgumentParser:
     _common(p, config=True)
     p.set_defaults(func=cmd_models)
 
+    p = sub.add_parser("export", help="write the store as day-partitioned Parquet or CSV files")
+    p.add_argument("--format", default="parquet", choices=("parquet", "csv"))
+    p.add_argument("--since", metavar="AGE", help="only data since: 24h, 7d, or a date (UTC)")
+    p.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    _common(p)
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("dashboard", help="open the Streamlit dashboard over the store")
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -188,6 +195,23 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(render.report_json(report))
     else:
         render.print_report(_console(), report)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from analytics.export import export
+    from mmoa import render
+
+    written = export(_store(args), Path(args.out), args.format, parse_since(args.since))
+    if args.json:
+        print(render.dumps({"out": args.out, "format": args.format, "rows": written}))
+    else:
+        for table, n in written.items():
+            print(f"{table}: {n:,} rows -> {Path(args.out) / table}/day=YYYY-MM-DD/")
+        print(
+            f"read them in place, e.g. duckdb: SELECT * FROM read_parquet('{args.out}/"
+            "requests/*/*.parquet', hive_partitioning = true)"
+        )
     return 0
 
 

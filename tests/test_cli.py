@@ -307,3 +307,38 @@ def test_ask_with_a_strategy_a_role_and_a_cost_cap(tmp_path: Path) -> None:
         "ask", "--provider", "simulated", "hi", "--role", "janitor", "--store", store, check=False
     )
     assert bad.returncode == 2 and "unknown role 'janitor'" in bad.stderr
+
+
+def test_export_parquet_and_csv_read_in_place(demo_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    data = json.loads(
+        mmoa("export", "--store", str(demo_store), "--out", str(out), "--json").stdout
+    )
+    raw = duckdb.connect(str(demo_store), read_only=True)
+    calls, cost = raw.execute("SELECT count(*), sum(cost_usd) FROM calls").fetchone()
+    assert data["rows"]["requests"] == DEMO_REQUESTS and data["rows"]["calls"] == calls
+    days = sorted(p.name for p in (out / "requests").iterdir())
+    assert days and all(d.startswith("day=") for d in days)
+    back = duckdb.execute(
+        f"SELECT count(*), sum(cost_usd) FROM read_parquet('{out}/calls/*/*.parquet',"
+        " hive_partitioning = true)"
+    ).fetchone()
+    assert back == (calls, cost)  # exact money survives the round trip
+    csv_out = tmp_path / "csv"
+    mmoa(
+        "export",
+        "--format",
+        "csv",
+        "--since",
+        "48h",
+        "--store",
+        str(demo_store),
+        "--out",
+        str(csv_out),
+    )
+    n = duckdb.execute(
+        f"SELECT count(*) FROM read_csv('{csv_out}/requests/*/*.csv', hive_partitioning = true)"
+    ).fetchone()
+    assert n == (DEMO_REQUESTS,)
+    again = mmoa("export", "--store", str(demo_store), "--out", str(out), check=False)
+    assert again.returncode == 2 and "is not empty" in again.stderr
