@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import duckdb
+from analytics.reader import Source, rows_of
 
 GROUPINGS = ("category", "model", "provider", "day", "tag", "complexity", "strategy", "hour")
 EPOCH = datetime(1970, 1, 1)
@@ -36,36 +36,37 @@ class Report:
         return bool(self.summary.get("simulated"))
 
 
-def _dicts(rel: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
-    cols = rel.columns
-    return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
+def _dicts(source: Source, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    columns, rows = rows_of(source, sql, params)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
-def savings(
-    conn: duckdb.DuckDBPyConnection, by: str, since: datetime | None
-) -> list[dict[str, Any]]:
+def savings(source: Source, by: str, since: datetime | None) -> list[dict[str, Any]]:
     """Rows of `savings_report(by, since_ts)` (sql/views/30_savings.sql)."""
     if by not in GROUPINGS and by != "all":
         raise ValueError(f"cannot group by {by!r}; use one of {', '.join(GROUPINGS)}")
-    rel = conn.sql(
-        "SELECT * FROM savings_report($by, since_ts := $since)",
-        params={"by": by, "since": since or EPOCH},
+    return _dicts(
+        source,
+        "SELECT * FROM savings_report($by, since_ts := $since::TIMESTAMP)",
+        {"by": by, "since": (since or EPOCH).isoformat()},
     )
-    return _dicts(rel)
 
 
-def build(conn: duckdb.DuckDBPyConnection, by: list[str], since: datetime | None) -> Report:
-    """The report: the summary row plus one breakdown per grouping asked for."""
-    rows = savings(conn, "all", since)
+def build(source: Source, by: list[str], since: datetime | None) -> Report:
+    """The report: the summary row plus one breakdown per grouping asked for.
+
+    `source` is the store opened read-only (open_reader) or a collector (CollectorReader).
+    """
+    rows = savings(source, "all", since)
     summary = rows[0] if rows else _empty_summary()
     summary.pop("key", None)
-    unpriced = _dicts(conn.sql("SELECT * FROM unpriced_models"))
+    unpriced = _dicts(source, "SELECT * FROM unpriced_models")
     strategies = _dicts(
-        conn.sql(
-            "SELECT * FROM strategy_report(since_ts := $since)", params={"since": since or EPOCH}
-        )
+        source,
+        "SELECT * FROM strategy_report(since_ts := $since::TIMESTAMP)",
+        {"since": (since or EPOCH).isoformat()},
     )
-    breakdowns = [Breakdown(b, savings(conn, b, since)) for b in by]
+    breakdowns = [Breakdown(b, savings(source, b, since)) for b in by]
     return Report(since, summary, breakdowns, unpriced, strategies)
 
 
@@ -87,9 +88,9 @@ def _empty_summary() -> dict[str, Any]:
     }
 
 
-def hourly(conn: duckdb.DuckDBPyConnection, since: datetime | None) -> list[dict[str, Any]]:
+def hourly(source: Source, since: datetime | None) -> list[dict[str, Any]]:
     """Spend and baseline per hour (the `hour` grouping of savings_report), oldest first."""
-    return sorted(savings(conn, "hour", since), key=lambda r: str(r["key"]))
+    return sorted(savings(source, "hour", since), key=lambda r: str(r["key"]))
 
 
 def unpriced_note(row: dict[str, Any]) -> str:

@@ -39,7 +39,9 @@ _WRITE_ERROR = re.compile(r"read-only|read only|has been locked|disabled by conf
 
 
 def query(
-    conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[object] | dict[str, object] | None = None,
 ) -> duckdb.DuckDBPyRelation | None:
     """Run one user query on a read-only connection; WriteRefused if it tries to write."""
     try:

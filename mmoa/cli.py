@@ -39,6 +39,15 @@ def _common(p: argparse.ArgumentParser, *, config: bool = False, json: bool = Tr
         p.add_argument("--json", action="store_true", help="machine-readable JSON output")
 
 
+def _reader_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--collector",
+        metavar="URL",
+        help="read through a running collector instead of the file (default $MMOA_COLLECTOR)",
+    )
+    p.add_argument("--token", help="the collector's token (default $MMOA_TOKEN)")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="mmoa",
@@ -70,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
         "default category and model)",
     )
     _common(p)
+    _reader_flags(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("sql", help="run a read-only SQL query on the store")
@@ -78,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true", help="CSV output")
     fmt.add_argument("--json", action="store_true", help="JSON output (one object per row)")
     _common(p, json=False)
+    _reader_flags(p)
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser(
@@ -93,6 +104,24 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("collector", help="run the collector: the store's single writer, OTLP/HTTP")
+    csub = p.add_subparsers(dest="collector_command", required=True, metavar="ACTION")
+    c = csub.add_parser(
+        "serve",
+        help="accept OTLP/HTTP traces at /v1/traces and serve reads",
+        description="Standard OTLP exporters send here with "
+        "OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:PORT; mmoa routers with "
+        "MMOA_OTLP_ENDPOINT. Readers use --collector URL (or MMOA_COLLECTOR).",
+    )
+    c.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    c.add_argument("--port", type=int, default=4318, help="port (default 4318, OTLP/HTTP)")
+    c.add_argument(
+        "--token",
+        help="require `Authorization: Bearer TOKEN` on every request (default $MMOA_TOKEN)",
+    )
+    _common(c, config=True, json=False)
+    c.set_defaults(func=cmd_collector_serve)
+
     p = sub.add_parser("dashboard", help="open the Streamlit dashboard over the store")
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -106,6 +135,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="force one model (still traced and priced)")
     p.add_argument("--stream", action="store_true", help="print the answer as it arrives")
+    p.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="send spans to a collector (mmoa collector serve) instead of the store "
+        "file (default $MMOA_OTLP_ENDPOINT)",
+    )
     p.add_argument(
         "--strategy",
         choices=("cheapest", "fallback", "ensemble", "verify"),
@@ -181,6 +216,17 @@ def _store(args: argparse.Namespace) -> Path:
     return settings.store_path(args.store)
 
 
+def _source(args: argparse.Namespace) -> Any:
+    """The store file (read-only), or the collector that owns it (--collector / MMOA_COLLECTOR)."""
+    import analytics
+    from mmoa import settings
+
+    url = settings.collector_url(getattr(args, "collector", None))
+    if url:
+        return analytics.CollectorReader(url, token=settings.token(getattr(args, "token", None)))
+    return analytics.open_reader(_store(args))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     import analytics
     from mmoa import render
@@ -189,8 +235,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     for b in by:
         if b not in analytics.GROUPINGS:
             raise UserError(f"--by {b!r}: use one of {', '.join(analytics.GROUPINGS)}")
-    conn = analytics.open_reader(_store(args))
-    report = analytics.build(conn, by, parse_since(args.since))
+    report = analytics.build(_source(args), by, parse_since(args.since))
     if args.json:
         print(render.report_json(report))
     else:
@@ -215,17 +260,36 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collector_serve(args: argparse.Namespace) -> int:
+    from collector import open_writer, write_catalog
+    from collector.server import ServerConfig, serve
+    from mmoa import settings
+    from mmoa.wiring import load
+
+    store = _store(args)
+    _, catalog = load(settings.config_path(args.config))
+    conn = open_writer(store)  # migrate and record the catalog before serving
+    write_catalog(conn, catalog)
+    conn.close()
+    print(
+        f"mmoa collector on http://{args.host}:{args.port} writing {store} (Ctrl-C to stop)",
+        flush=True,
+    )
+    serve(
+        ServerConfig(store=store, host=args.host, port=args.port, token=settings.token(args.token))
+    )
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     import csv
 
     import analytics
     from mmoa import render
 
-    conn = analytics.open_reader(_store(args))
-    rel = analytics.query(conn, args.query)
-    if rel is None:
+    columns, rows = analytics.rows_of(_source(args), args.query)
+    if not columns:
         return 0
-    columns, rows = rel.columns, rel.fetchall()
     if args.json:
         print(render.dumps([dict(zip(columns, r, strict=True)) for r in rows]))
     elif args.csv:
@@ -312,7 +376,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from mmoa import render, settings
     from mmoa.wiring import wire
 
-    wired = wire(settings.config_path(args.config), _store(args), provider=args.provider)
+    wired = wire(
+        settings.config_path(args.config),
+        _store(args),
+        provider=args.provider,
+        otlp_endpoint=settings.otlp_endpoint(args.otlp_endpoint),
+    )
     for note in wired.notes:
         print(f"mmoa: {note}", file=sys.stderr)
     options: dict[str, Any] = {

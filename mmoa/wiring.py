@@ -8,7 +8,7 @@ from pathlib import Path
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from catalog import Catalog, load_catalog
 from collector import DuckDBSpanExporter, write_catalog
@@ -31,7 +31,7 @@ class Wired:
     catalog: Catalog
     config: RouterConfig
     tracer_provider: TracerProvider
-    exporter: DuckDBSpanExporter
+    exporter: SpanExporter
     notes: tuple[str, ...] = ()  # providers skipped, and why
 
     def flush(self) -> None:
@@ -55,15 +55,24 @@ def wire(
     provider: str = "simulated",
     clock: Clock | None = None,
     virtual_time: bool = False,
+    otlp_endpoint: str | None = None,
 ) -> Wired:
     """Everything `mmoa ask` and `mmoa demo` need, with spans going to `store`.
 
     virtual_time: the clock is set by the caller (the demo) and waits only move it on.
+    otlp_endpoint: a collector's URL (`mmoa collector serve`) to send spans to instead of
+    writing the store in this process.
     """
     config, catalog = load(config_file)
     selection = providers.select(provider, config, catalog)
-    exporter = DuckDBSpanExporter(store)
-    write_catalog(exporter.conn, catalog)
+    exporter: SpanExporter
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces")
+    else:
+        exporter = DuckDBSpanExporter(store)
+        write_catalog(exporter.conn, catalog)
     tp = TracerProvider(resource=Resource.create({"service.name": "mmoa"}))
     tp.add_span_processor(
         BatchSpanProcessor(
