@@ -262,6 +262,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_collector_serve(args: argparse.Namespace) -> int:
     from collector import open_writer, write_catalog
+    from collector.pricing import make_pricer
     from collector.server import ServerConfig, serve
     from mmoa import settings
     from mmoa.wiring import load
@@ -276,7 +277,13 @@ def cmd_collector_serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     serve(
-        ServerConfig(store=store, host=args.host, port=args.port, token=settings.token(args.token))
+        ServerConfig(
+            store=store,
+            host=args.host,
+            port=args.port,
+            token=settings.token(args.token),
+            pricer=make_pricer(catalog),
+        )
     )
     return 0
 
