@@ -81,6 +81,8 @@ class ServerConfig:
     batch_wait_s: float = 0.05  # requests arriving within this window share one transaction
     # prices other apps' GenAI spans at ingest (collector/pricing.py); None leaves them unpriced
     pricer: otlp.Pricer | None = None
+    # also write each committed batch as immutable Parquet segments, hive-partitioned by day
+    parquet_dir: Path | None = None
 
 
 class QueryRejected(ValueError):
@@ -109,6 +111,41 @@ def _text(status: int, message: str, **headers: str) -> _Reply:
     return _Reply(status, (message.rstrip("\n") + "\n").encode(), _TEXT, dict(headers))
 
 
+_ADDED_SQL = (
+    "SELECT * EXCLUDE (day), day FROM (SELECT *, strftime(start_time, '%Y-%m-%d') AS day "
+    "FROM spans WHERE ingested_at = now()::TIMESTAMP)"
+)
+
+
+class ParquetSegments:
+    """Immutable Parquet files of the log, DIR/day=YYYY-MM-DD/segment-*.parquet.
+
+    Engines beyond one machine (DuckDB, Spark, Trino, polars) read them in place. The DuckDB
+    file stays the source of truth: a segment that cannot be written is logged, not retried.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._seq = 0
+
+    def write(self, rows: pa.Table) -> None:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        self._seq += 1
+        stamp = f"{time.time_ns()}-{self._seq:06d}"
+        try:
+            for day in pc.unique(rows.column("day")).to_pylist():
+                part = rows.filter(pc.equal(rows.column("day"), day)).drop_columns(["day"])
+                folder = self.root / f"day={day}"
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = folder / f".segment-{stamp}.parquet.tmp"
+                pq.write_table(part, tmp)
+                tmp.rename(folder / f"segment-{stamp}.parquet")  # readers never see half a file
+        except OSError as exc:
+            log.error("could not write a Parquet segment under %s: %s", self.root, exc)
+
+
 class Collector:
     """Owns the store: one writer thread for spans, read-only cursors for queries, HTTP in front.
 
@@ -129,6 +166,7 @@ class Collector:
         self._queries: dict[int, int] = {}
         self._last_commit = 0.0
         self._conn: duckdb.DuckDBPyConnection | None = None
+        self._segments = ParquetSegments(config.parquet_dir) if config.parquet_dir else None
         self._readers: duckdb.DuckDBPyConnection | None = None  # cursors are made from this one
         self._writer: threading.Thread | None = None
         self._httpd: _HTTPServer | None = None
@@ -256,6 +294,12 @@ class Collector:
         table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
         with transaction(self._conn):
             insert_table(self._conn, table)
+            # DEFAULT now() is the transaction's start: exactly the rows this batch added
+            added = (
+                self._conn.execute(_ADDED_SQL).to_arrow_table() if self.config.parquet_dir else None
+            )
+        if added is not None and added.num_rows and self._segments is not None:
+            self._segments.write(added)
 
     def _write(self, batch: list[_Pending]) -> None:
         """Store a batch in one transaction; if that fails, each request on its own, so one

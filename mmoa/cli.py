@@ -114,6 +114,11 @@ def parser() -> argparse.ArgumentParser:
         "MMOA_OTLP_ENDPOINT. Readers use --collector URL (or MMOA_COLLECTOR).",
     )
     c.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    c.add_argument(
+        "--parquet-dir",
+        metavar="DIR",
+        help="also write the log as day-partitioned Parquet segments, continuously",
+    )
     c.add_argument("--port", type=int, default=4318, help="port (default 4318, OTLP/HTTP)")
     c.add_argument(
         "--token",
@@ -283,6 +288,7 @@ def cmd_collector_serve(args: argparse.Namespace) -> int:
             port=args.port,
             token=settings.token(args.token),
             pricer=make_pricer(catalog),
+            parquet_dir=Path(args.parquet_dir) if args.parquet_dir else None,
         )
     )
     return 0

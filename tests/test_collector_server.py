@@ -705,3 +705,22 @@ def test_serve_runs_until_sigterm_and_flushes(tmp_path: Path) -> None:
     assert proc.returncode == 0, err.decode()[-2000:]
     with duckdb.connect(str(store), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM spans").fetchone() == (100,)
+
+
+def test_parquet_segments_are_written_continuously(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    segments = tmp_path / "segments"
+    config = ServerConfig(store=tmp_path / "p.duckdb", port=0, parquet_dir=segments)
+    with Collector(config) as collector:
+        body = protobuf_body("pq", 7)
+        assert post_spans(collector.url, body).status == 200
+        assert post_spans(collector.url, body).status == 200  # a retry adds no rows, no file rows
+        assert post_spans(collector.url, protobuf_body("pr", 3)).status == 200
+    files = sorted(segments.glob("day=*/segment-*.parquet"))
+    assert len(files) == 2  # one per committed batch that added rows
+    table = pq.read_table(segments, partitioning="hive")
+    assert table.num_rows == 10 and sorted(set(table.column("name").to_pylist())) == sorted(
+        {f"pq-{i}" for i in range(7)} | {f"pr-{i}" for i in range(3)}
+    )
+    assert not list(segments.glob("day=*/.segment-*"))  # no half-written files left behind
