@@ -16,9 +16,8 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import duckdb
 
@@ -162,7 +161,7 @@ class _Served:
             except OSError:
                 return False
 
-        wait_for(up, f"the collector to answer /healthz\n{_tail(self.log)}")
+        wait_for(up, f"the collector at {self.url} to answer /healthz (log: {self.log})")
 
     def wait(self) -> int:
         try:
@@ -238,7 +237,7 @@ def test_kill_9_while_four_exporters_send_loses_no_acknowledged_span(tmp_path: P
             for i in indexes:
                 missing = _names(c, i) - stored
                 assert not missing, f"acked request c{c}-r{i} lost {len(missing)} spans"
-        expected = set().union(*(_names(c, i) for c in range(CLIENTS) for i in range(REQUESTS)))
+        expected = {n for c in range(CLIENTS) for i in range(REQUESTS) for n in _names(c, i)}
         assert stored == expected
         total = CLIENTS * REQUESTS * SPANS
         assert count(url) == total
@@ -269,22 +268,20 @@ def test_a_slow_reader_does_not_stall_ingest(tmp_path: Path) -> None:
         url = c.url
         slow: list[Response] = []
         reader = threading.Thread(target=lambda: slow.append(query(url, SLOW_SQL)))
-        reader.start()
-        try:
-            wait_for(lambda: bool(c._running), "the slow query to run")
+        reader.start()  # on failure, leaving the `with` stops the collector, interrupting it
+        wait_for(lambda: bool(c._running), "the slow query to run")
 
-            statuses = [post_spans(url, body).status for body in bodies]
-            assert statuses == [200] * 20
-            assert count(url) == 2_000
-            names = rows(url, "SELECT count(DISTINCT name) FROM spans WHERE name LIKE 'ingest%'")
-            assert names == [[2_000]]
-            assert reader.is_alive(), "the slow query finished before ingest did; make it slower"
-        finally:
-            reader.join(DEADLINE_S)
+        statuses = [post_spans(url, body).status for body in bodies]
+        assert statuses == [200] * 20
+        assert count(url) == 2_000
+        names = rows(url, "SELECT count(DISTINCT name) FROM spans WHERE name LIKE 'ingest%'")
+        assert names == [[2_000]]
+        assert reader.is_alive(), "the slow query finished before ingest did; make it slower"
+
+        reader.join(DEADLINE_S)
         assert not reader.is_alive(), "the slow query did not finish"
-
-        answer: Any = slow[0].json() if slow and slow[0].status == 200 else slow
-        assert answer["rows"] == [[(SLOW_N * (SLOW_N - 1) // 2) ** 2]], answer
+        assert len(slow) == 1 and slow[0].status == 200, slow[0].text if slow else slow
+        assert slow[0].json()["rows"] == [[(SLOW_N * (SLOW_N - 1) // 2) ** 2]]
         # the reader and the writer both still work
         assert post_spans(url, protobuf_body("after", 10)).status == 200
         assert count(url) == 2_010
