@@ -295,9 +295,7 @@ class Collector:
         with transaction(self._conn):
             insert_table(self._conn, table)
             # DEFAULT now() is the transaction's start: exactly the rows this batch added
-            added = (
-                self._conn.execute(_ADDED_SQL).to_arrow_table() if self.config.parquet_dir else None
-            )
+            added = self._conn.sql(_ADDED_SQL).to_arrow_table() if self.config.parquet_dir else None
         if added is not None and added.num_rows and self._segments is not None:
             self._segments.write(added)
 
