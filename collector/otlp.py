@@ -29,7 +29,7 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from collector.rows import SCHEMA, _rest, _struct, _with_mistyped
+from collector.rows import SCHEMA, attribute_columns, source_name
 
 MAX_BODY_BYTES: int = 16 * 1024 * 1024
 """Largest body accepted, as received and again after decompression."""
@@ -313,11 +313,6 @@ def _resource(kvs: Any) -> str:
     return json.dumps({k: v for k, v in attrs.items() if v is not None}, default=str)
 
 
-def _source(scope_name: str) -> str:
-    """As collector.rows: "mmoa" for our own scopes, else the instrumentation's scope name."""
-    return "mmoa" if scope_name.startswith("mmoa") else (scope_name or "unknown")
-
-
 def _table(request: Any, pricer: Pricer | None = None) -> pa.Table:
     """The rows of a parsed (shadow) request, in rows.SCHEMA."""
     trace_ids: list[str] = []
@@ -337,7 +332,7 @@ def _table(request: Any, pricer: Pricer | None = None) -> pa.Table:
     for rs in request.resource_spans:
         resource = _resource(rs.resource.attributes)
         for ss in rs.scope_spans:
-            source = _source(ss.scope.name)
+            source = source_name(ss.scope.name)
             for span in ss.spans:
                 trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
                 if len(trace_id) != 16 or trace_id == _ZERO_TRACE:
@@ -369,11 +364,7 @@ def _table(request: Any, pricer: Pricer | None = None) -> pa.Table:
     if starts and max(max(starts), max(ends)) > _INT64_MAX:
         raise DecodeError("a span's time is past the int64 nanosecond range")
     try:
-        struct_array, cleaned = _struct(attrs)
-        rest = [_rest(a) for a in attrs]
-        extras = [r[1] for r in rest]
-        if cleaned:
-            extras = [_with_mistyped(e, a) for e, a in zip(extras, attrs, strict=True)]
+        struct_array, tags, extras = attribute_columns(attrs)
         cols: list[list[Any] | pa.Array] = [
             trace_ids,
             span_ids,
@@ -386,7 +377,7 @@ def _table(request: Any, pricer: Pricer | None = None) -> pa.Table:
             messages,
             sources,
             struct_array,
-            [r[0] for r in rest],
+            tags,
             extras,
             resources,
         ]

@@ -153,20 +153,32 @@ def _with_mistyped(extra_json: str | None, attrs: Mapping[str, Any]) -> str | No
     return json.dumps(merged, default=str)
 
 
+def source_name(scope_name: str) -> str:
+    """`source` of a span: "mmoa" for our own scopes, else the instrumentation's scope name."""
+    return "mmoa" if scope_name.startswith("mmoa") else (scope_name or "unknown")
+
+
 def _source(span: ReadableSpan) -> str:
     scope = span.instrumentation_scope
-    name = scope.name if scope is not None else ""
-    return "mmoa" if name.startswith("mmoa") else (name or "unknown")
+    return source_name(scope.name if scope is not None else "")
 
 
-def to_table(spans: Sequence[ReadableSpan]) -> pa.Table:
-    """One Arrow table with a row per span, in SCHEMA's column order."""
-    attrs = [_plain(s) for s in spans]
+def attribute_columns(
+    attrs: list[Mapping[str, Any]],
+) -> tuple[pa.Array, list[list[tuple[str, str]]], list[str | None]]:
+    """The `a` struct, `tags` and `attributes` columns for spans with these attribute dicts."""
     struct, cleaned = _struct(attrs)
     rest = [_rest(a) for a in attrs]
     extras = [r[1] for r in rest]
     if cleaned:
         extras = [_with_mistyped(e, a) for e, a in zip(extras, attrs, strict=True)]
+    return struct, [r[0] for r in rest], extras
+
+
+def to_table(spans: Sequence[ReadableSpan]) -> pa.Table:
+    """One Arrow table with a row per span, in SCHEMA's column order."""
+    attrs = [_plain(s) for s in spans]
+    struct, tags, extras = attribute_columns(attrs)
     contexts = [s.context for s in spans]
     if any(c is None for c in contexts):
         raise ValueError("a span without a span context cannot be stored")
@@ -187,7 +199,7 @@ def to_table(spans: Sequence[ReadableSpan]) -> pa.Table:
         [s.status.description for s in spans],
         [_source(s) for s in spans],
         struct,
-        [r[0] for r in rest],
+        tags,
         extras,
         [resources[id(s.resource)] for s in spans],
     ]

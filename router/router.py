@@ -19,7 +19,7 @@ from catalog import Catalog, ModelSpec, Usage, add_costs, cost, images_cost
 from router import telemetry
 from router.attempts import Attempter, AttemptRecord, Budget, Invoke, Request
 from router.cache import CacheKey, ResponseCache, make_key
-from router.classifier import IMAGE_CATEGORY, classify, estimate_tokens
+from router.classifier import IMAGE_CATEGORY, Classification, classify, estimate_tokens
 from router.config import RouterConfig
 from router.errors import (
     AllAttemptsFailed,
@@ -404,7 +404,7 @@ class Router:
         out: Outcome,
         choice: Choice,
         category: str,
-        cls: object,
+        cls: Classification,
         strategy: str,
         opts: Options,
         start_ns: int,
@@ -443,7 +443,7 @@ class Router:
 
     def _decision(
         self,
-        cls: object,
+        cls: Classification,
         category: str,
         strategy: str,
         choice: Choice,
@@ -459,9 +459,9 @@ class Router:
     ) -> Decision:
         return Decision(
             category=category,
-            complexity=cls.complexity,  # type: ignore[attr-defined]
-            confidence=cls.confidence,  # type: ignore[attr-defined]
-            classifier_reason=cls.reason,  # type: ignore[attr-defined]
+            complexity=cls.complexity,
+            confidence=cls.confidence,
+            classifier_reason=cls.reason,
             strategy=strategy,
             candidates=choice.candidates,
             model=model.name if model else None,
@@ -482,7 +482,13 @@ class Router:
         )
 
     def _cache_hit(
-        self, hit: _Cached, category: str, cls: object, strategy: str, opts: Options, start_ns: int
+        self,
+        hit: _Cached,
+        category: str,
+        cls: Classification,
+        strategy: str,
+        opts: Options,
+        start_ns: int,
     ) -> Result:
         """A cached answer: a decision span with cost 0; its baseline counts as saving."""
         choice = Choice((hit.model,), f"cache hit: answer of {hit.model.name}")
