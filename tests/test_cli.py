@@ -342,3 +342,15 @@ def test_export_parquet_and_csv_read_in_place(demo_store: Path, tmp_path: Path) 
     assert n == (DEMO_REQUESTS,)
     again = mmoa("export", "--store", str(demo_store), "--out", str(out), check=False)
     assert again.returncode == 2 and "is not empty" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        p.name for p in (Path(__file__).resolve().parent.parent / "sql" / "queries").glob("*.sql")
+    ),
+)
+def test_every_example_query_runs_read_only(demo_store: Path, name: str) -> None:
+    sql = (Path(__file__).resolve().parent.parent / "sql" / "queries" / name).read_text()
+    rows = json.loads(mmoa("sql", sql, "--json", "--store", str(demo_store)).stdout)
+    assert len(rows) > 0 and all(isinstance(r, dict) for r in rows)
