@@ -46,6 +46,7 @@ class CollectorReader:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout_s = timeout_s
+        self.truncated = False  # the last answer was cut at the collector's row limit
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> Rows:
         body = json.dumps({"sql": sql, "params": params or {}}).encode()
@@ -66,6 +67,7 @@ class CollectorReader:
                 f"cannot reach the collector at {self.url} ({exc}): start "
                 "`mmoa collector serve`, or read the file with --store"
             ) from None
+        self.truncated = bool(data.get("truncated"))
         types = data.get("types") or [""] * len(data["columns"])
         rows = [
             tuple(_typed(v, t) for v, t in zip(row, types, strict=True)) for row in data["rows"]

@@ -83,6 +83,8 @@ class ServerConfig:
     pricer: otlp.Pricer | None = None
     # also write each committed batch as immutable Parquet segments, hive-partitioned by day
     parquet_dir: Path | None = None
+    query_timeout_s: float = 60.0  # a /v1/query running longer is interrupted (400)
+    query_max_rows: int = 100_000  # rows returned at most; the answer says "truncated"
 
 
 class QueryRejected(ValueError):
@@ -166,6 +168,7 @@ class Collector:
         self._queries: dict[int, int] = {}
         self._last_commit = 0.0
         self._conn: duckdb.DuckDBPyConnection | None = None
+        self._timed_out: set[int] = set()  # ids of cursors interrupted for taking too long
         self._segments = ParquetSegments(config.parquet_dir) if config.parquet_dir else None
         self._readers: duckdb.DuckDBPyConnection | None = None  # cursors are made from this one
         self._writer: threading.Thread | None = None
@@ -386,27 +389,48 @@ class Collector:
             assert self._readers is not None
             cur = self._readers.cursor()  # its own connection to the same database
             self._running.add(cur)
+        # a reader may not hold the collector's memory or CPU for ever
+        timer = threading.Timer(self.config.query_timeout_s, self._time_out, (cur,))
+        timer.start()
         try:
-            columns, types, rows = run_read_only(cur, sql, params)
+            columns, types, rows = run_read_only(cur, sql, params, self.config.query_max_rows)
         except QueryRejected as exc:
             return _text(400, f"read-only: {exc}")
         except duckdb.PermissionException as exc:
             return _text(400, f"read-only: {_first_line(exc)}")
         except duckdb.InterruptException:
+            if id(cur) in self._timed_out:
+                return _text(
+                    400,
+                    f"query took longer than {self.config.query_timeout_s:g} s; "
+                    "narrow it (a time range, LIMIT) or use `mmoa export`",
+                )
             return _text(503, "collector is shutting down", **{"Retry-After": "1"})
         except duckdb.Error as exc:
             return _text(400, _first_line(exc))
         finally:
+            timer.cancel()
             cur.close()
             with self._cond:
                 self._running.discard(cur)
+                self._timed_out.discard(id(cur))
                 self._cond.notify_all()
+        truncated = len(rows) > self.config.query_max_rows
         payload = {
             "columns": columns,
             "types": types,  # DuckDB type names, so readers restore decimals and timestamps
-            "rows": [[_jsonable(v) for v in row] for row in rows],
+            "rows": [[_jsonable(v) for v in row] for row in rows[: self.config.query_max_rows]],
+            "truncated": truncated,  # more rows than query_max_rows: add a LIMIT or export
         }
         return _Reply(200, json.dumps(payload, allow_nan=False).encode(), _JSON)
+
+    def _time_out(self, cur: duckdb.DuckDBPyConnection) -> None:
+        with self._cond:
+            if cur not in self._running:
+                return
+            self._timed_out.add(id(cur))
+        with contextlib.suppress(duckdb.Error):
+            cur.interrupt()
 
     def count(self, path: str, status: int) -> None:
         """Count one answered request by endpoint family and status."""
@@ -471,7 +495,10 @@ def check_read_only(cur: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def run_read_only(
-    cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None
+    cur: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list[Any] | dict[str, Any] | None,
+    max_rows: int | None = None,
 ) -> tuple[list[str], list[str], list[tuple[Any, ...]]]:
     """Columns, their types and rows of one SELECT, in a read-only transaction rolled back.
 
@@ -485,7 +512,8 @@ def run_read_only(
         cur.execute(sql, params)
         columns = [d[0] for d in (cur.description or [])]
         types = [str(d[1]) for d in (cur.description or [])]
-        rows = cur.fetchall()
+        # one row past the limit tells the caller the answer was cut
+        rows = cur.fetchall() if max_rows is None else cur.fetchmany(max_rows + 1)
     finally:
         with contextlib.suppress(duckdb.Error):  # an interrupted transaction may be gone
             cur.execute("ROLLBACK")

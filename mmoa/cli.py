@@ -300,7 +300,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
     import analytics
     from mmoa import render
 
-    columns, rows = analytics.rows_of(_source(args), args.query)
+    source = _source(args)
+    columns, rows = analytics.rows_of(source, args.query)
+    if getattr(source, "truncated", False):
+        print(
+            f"mmoa: note: the collector returned only the first {len(rows):,} rows; "
+            "add a LIMIT, or use `mmoa export` for everything",
+            file=sys.stderr,
+        )
     if not columns:
         return 0
     if args.json:

@@ -530,6 +530,7 @@ def test_query_returns_json_with_exact_decimals_and_iso_times(running: Collector
         "columns": ["d", "t", "day", "l", "n", "s"],
         "types": ["DECIMAL(18,10)", "TIMESTAMP", "DATE", "INTEGER[]", '"NULL"', "VARCHAR"],
         "rows": [["0.1000000000", "2025-01-02T03:04:05.500000", "2025-01-02", [1, 2], None, "xy"]],
+        "truncated": False,
     }
     assert rows(running.url, "SELECT name FROM spans WHERE name = ?", ["q-1"]) == [["q-1"]]
     for sql in (
@@ -724,3 +725,20 @@ def test_parquet_segments_are_written_continuously(tmp_path: Path) -> None:
         {f"pq-{i}" for i in range(7)} | {f"pr-{i}" for i in range(3)}
     )
     assert not list(segments.glob("day=*/.segment-*"))  # no half-written files left behind
+
+
+def test_query_answers_are_bounded_in_rows_and_time(tmp_path: Path) -> None:
+    config = ServerConfig(
+        store=tmp_path / "q.duckdb", port=0, query_max_rows=5, query_timeout_s=0.5
+    )
+    with Collector(config) as collector:
+        small = query(collector.url, "SELECT range AS i FROM range(5)")
+        assert small.json()["truncated"] is False and len(small.json()["rows"]) == 5
+        big = query(collector.url, "SELECT range AS i FROM range(1000)")
+        assert big.status == 200 and big.json()["truncated"] is True
+        assert big.json()["rows"] == [[0], [1], [2], [3], [4]]
+        slow = query(
+            collector.url, "SELECT sum(a.range * b.range) FROM range(200000) a, range(200000) b"
+        )
+        assert slow.status == 400 and "took longer than 0.5 s" in slow.text
+        assert query(collector.url, "SELECT 1").status == 200  # the collector is fine after
