@@ -6,38 +6,22 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.cli_runner import run_mmoa
+
 DEMO_REQUESTS = 2_000
 
 
-def mmoa(
-    *args: str, cwd: Path | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "mmoa", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-        env=_env(),
-    )
+def mmoa(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    out = run_mmoa(list(args))
     if check and out.returncode != 0:
         raise AssertionError(f"mmoa {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
     return out
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MMOA_")}
-    env["COLUMNS"] = "200"
-    return env
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ readers get the same answers through the collector as from the file."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import clean_env, run_mmoa
 from tests.loopback import LoopbackServer
 
 
@@ -25,24 +25,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MMOA_") and not k.endswith("_API_KEY") and "BASE_URL" not in k
-    }
-    env.update(extra)
-    return env
-
-
 def mmoa(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mmoa", *args],
-        capture_output=True,
-        text=True,
-        env=_env(**env),
-        check=False,
-    )
+    return run_mmoa(list(args), env)
 
 
 @pytest.fixture
@@ -61,7 +45,7 @@ def collector(tmp_path: Path):  # type: ignore[no-untyped-def]
             "--store",
             str(store),
         ],
-        env=_env(),
+        env=clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -148,7 +132,7 @@ def test_another_app_instrumented_with_openai_v2_lands_priced(collector, tmp_pat
             [sys.executable, str(app), url + "/v1/traces", provider.url + "/v1"],
             capture_output=True,
             text=True,
-            env=_env(),
+            env=clean_env(),
             check=False,
             cwd=str(Path(__file__).parent.parent),
         )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from router.classifier import classify
 from router.errors import ServerError
 from router.faults import RetryPolicy
 from router.providers.base import Images
+from tests.cli_runner import run_mmoa
 from tests.loopback import LoopbackServer
 from tests.loopback.wire import TINY_PNG
 
@@ -105,15 +104,7 @@ def test_router_prices_per_image_falls_back_and_traces() -> None:
 
 
 def _run(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MMOA_") and not k.endswith("_API_KEY") and "BASE_URL" not in k
-    }
-    env.update(env_extra)
-    return subprocess.run(
-        [sys.executable, "-m", "mmoa", *args], capture_output=True, text=True, env=env, check=False
-    )
+    return run_mmoa(args, env_extra)
 
 
 def test_ask_openai_images_through_the_real_sdk(tmp_path: Path) -> None:

@@ -6,27 +6,18 @@ The API key must reach the provider and nothing else: not the store, not the out
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
+from tests.cli_runner import run_mmoa
 from tests.loopback import LoopbackServer
 
 SECRET = "sk-test-" + "Zq9x" * 8
 
 
 def run(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MMOA_") and not k.endswith("_API_KEY") and "BASE_URL" not in k
-    }
-    env.update(env_extra)
-    return subprocess.run(
-        [sys.executable, "-m", "mmoa", *args], capture_output=True, text=True, env=env, check=False
-    )
+    return run_mmoa(args, env_extra)
 
 
 def assert_secret_absent(store: Path, *texts: str) -> None:
@@ -240,7 +231,7 @@ def test_unknown_price_is_unpriced_and_reported_never_zero(tmp_path: Path) -> No
             )
             assert out.returncode == 0, out.stderr
             assert json.loads(out.stdout)["cost_usd"] is None
-    report = run(["report", "--store", str(store)], {"COLUMNS": "200"})
+    report = run(["report", "--store", str(store)], {})
     assert "3 calls unpriced: add a price for my-llama-4 in mmoa.yaml" in report.stdout
     rows = json.loads(
         run(
