@@ -19,10 +19,16 @@ from analytics.money import usd
 SIMULATED_BANNER = "SIMULATED TRAFFIC: figures come from the offline `simulated` provider"
 
 
-def _store_arg(argv: list[str]) -> str:
+def _source(argv: list[str]) -> tuple[str, analytics.Source]:
+    """(what to show as the data's origin, where reads go): a collector URL or the store file."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", default="mmoa.duckdb")
-    return str(parser.parse_known_args(argv)[0].store)
+    parser.add_argument("--collector")
+    parser.add_argument("--token")
+    args = parser.parse_known_args(argv)[0]
+    if args.collector:
+        return args.collector, analytics.CollectorReader(args.collector, token=args.token)
+    return str(args.store), analytics.open_reader(args.store)
 
 
 def _rows_for_table(rows: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
@@ -57,14 +63,13 @@ def _hourly_chart(rows: list[dict[str, Any]]) -> go.Figure:
 
 def main() -> None:
     st.set_page_config(page_title="mmoa: LLM spend and savings", layout="wide")
-    store = _store_arg(sys.argv[1:])
     st.title("mmoa: LLM spend and savings")
     try:
-        conn = analytics.open_reader(store)
-    except analytics.StoreUnavailable as exc:
+        store, conn = _source(sys.argv[1:])
+        report = analytics.build(conn, ["category", "model"], None)
+    except analytics.AnalyticsError as exc:  # no store, or the collector is unreachable
         st.error(str(exc))
         return
-    report = analytics.build(conn, ["category", "model"], None)
     if report.simulated:
         st.warning(SIMULATED_BANNER)
     s = report.summary

@@ -131,6 +131,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     _common(p, json=False)
+    _reader_flags(p)
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("ask", help="route one prompt and show the answer, model, reason and cost")
@@ -480,8 +481,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def dashboard_command(store: Path, host: str, port: int) -> list[str]:
-    """The `streamlit run` command line that serves dashboard/app.py for `store`."""
+def dashboard_command(
+    store: Path, host: str, port: int, collector: str | None = None, token: str | None = None
+) -> list[str]:
+    """The `streamlit run` command line that serves dashboard/app.py for `store` (or the
+    collector that owns it)."""
     from importlib.util import find_spec
 
     spec = find_spec("dashboard.app")
@@ -504,6 +508,8 @@ def dashboard_command(store: Path, host: str, port: int) -> list[str]:
         "--",
         "--store",
         str(store.resolve()),
+        *(["--collector", collector] if collector else []),
+        *(["--token", token] if token else []),
     ]
 
 
@@ -511,11 +517,17 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     import subprocess
 
     import analytics
+    from mmoa import settings
 
     store = _store(args)
-    analytics.open_reader(store).close()  # fail here, in one line, if the store cannot be read
+    collector = settings.collector_url(args.collector)
+    token = settings.token(args.token)
+    if collector:  # fail here, in one line, if the data cannot be read
+        analytics.CollectorReader(collector, token).query("SELECT 1")
+    else:
+        analytics.open_reader(store).close()
     print(f"mmoa dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    return subprocess.call(dashboard_command(store, args.host, args.port))
+    return subprocess.call(dashboard_command(store, args.host, args.port, collector, token))
 
 
 def _money(text: str | None) -> Any:

@@ -49,3 +49,24 @@ def test_dashboard_command_line(store: Path) -> None:
     cmd = dashboard_command(store, "127.0.0.1", 8599)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == APP
     assert cmd[-2:] == ["--store", str(store.resolve())]
+
+
+def test_dashboard_reads_through_a_collector(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collector.server import Collector, ServerConfig
+
+    usage = Usage(input_tokens=1_000, output_tokens=500, cache_read_tokens=200)
+    route(store, {"cheap": [usage]}, ["What is the capital of France?"])
+    with Collector(ServerConfig(store=store, port=0)) as collector:  # it now owns the file
+        monkeypatch.setattr("sys.argv", ["app.py", "--collector", collector.url])
+        app = AppTest.from_file(APP, default_timeout=60)
+        app.run()
+        assert not app.exception
+        metrics = {m.label: m.value for m in app.metric}
+    assert metrics["actual spend"] == "$0.000285" and metrics["requests"] == "1"
+
+
+def test_dashboard_command_passes_the_collector(store: Path) -> None:
+    cmd = dashboard_command(store, "127.0.0.1", 8599, "http://127.0.0.1:4318", "t")
+    assert cmd[-4:] == ["--collector", "http://127.0.0.1:4318", "--token", "t"]
