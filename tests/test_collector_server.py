@@ -458,6 +458,8 @@ def test_failed_insert_is_500_and_does_not_fail_its_batchmates(
         assert gate.entered.wait(DEADLINE_S)
         # two requests queue up behind the held transaction: they share the next batch
         poison, poison_out = post_in_thread(c.url, protobuf_body("poison", 2))
+        # queued in this order, so the batch and the retries run in a known order
+        wait_for(lambda: metrics(c.url)["mmoa_collector_queue_spans"] == 3, "poison queued")
         good, good_out = post_in_thread(c.url, protobuf_body("good", 3))
         wait_for(lambda: metrics(c.url)["mmoa_collector_queue_spans"] == 6, "6 queued spans")
         gate.release.set()
