@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -166,8 +166,3 @@ def load_catalog(overrides: Sequence[Mapping[str, Any]] = (), where: str = "mmoa
         entries[name] = (f"{where} models[{i}]", {**base, **override})
     specs = [_spec(label, entry, data["providers"]) for label, entry in entries.values()]
     return Catalog(tuple(specs))
-
-
-def with_price(spec: ModelSpec, price: Price | None) -> ModelSpec:
-    """A copy of `spec` with another price card (tests and what-if analysis)."""
-    return replace(spec, price=price)

@@ -10,7 +10,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from opentelemetry import trace
@@ -20,7 +20,7 @@ from router import telemetry
 from router.attempts import Attempter, AttemptRecord, Budget, Invoke, Request
 from router.cache import CacheKey, ResponseCache, make_key
 from router.classifier import IMAGE_CATEGORY, Classification, classify, estimate_tokens
-from router.config import RouterConfig
+from router.config import STRATEGIES, RouterConfig
 from router.errors import (
     AllAttemptsFailed,
     BadRequest,
@@ -32,7 +32,7 @@ from router.faults import NS
 from router.providers.base import Call, Completion, Provider, ProviderFor
 from router.roles import Role, check_overrides, models_for_role, overrides_from_env, parse_roles
 from router.runnables import Cascade, Chain, Ensemble, Outcome, Runnable, Single, Verify
-from router.strategies import STRATEGY_NAMES, Cheapest, Choice, fits
+from router.strategies import Cheapest, Choice, fits
 
 Clock = Callable[[], int]  # nanoseconds since the epoch
 DEFAULT_MAX_TOKENS = 4096
@@ -277,10 +277,8 @@ class Router:
 
     def _route(self, prompt: str, opts: Options, invoke: Invoke) -> Result:
         strategy = opts.strategy or self.config.strategy
-        if strategy not in STRATEGY_NAMES:
-            raise ValueError(
-                f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGY_NAMES)}"
-            )
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
         if opts.category is not None and opts.category not in self.config.categories:
             known = ", ".join(self.config.categories)
             raise ValueError(f"unknown category {opts.category!r}; use one of {known}")
@@ -504,7 +502,7 @@ class Router:
             baseline_cost=self._baseline_cost(hit.model, hit.completion),
             cache_hit=True,
         )
-        decision = _with_simulated(decision, hit.completion.simulated)
+        decision = replace(decision, simulated=hit.completion.simulated)
         request_id = self._trace(decision, [], start_ns, opts.tags or {})
         return Result(
             request_id,
@@ -556,22 +554,10 @@ def _options(given: Mapping[str, object]) -> Options:
         )
     opts = Options(**given)  # type: ignore[arg-type]
     if opts.max_cost is not None and not isinstance(opts.max_cost, Decimal):
-        opts = _replace(opts, max_cost=Decimal(str(opts.max_cost)))
+        opts = replace(opts, max_cost=Decimal(str(opts.max_cost)))
     if opts.images < 1:
         raise ValueError("images must be at least 1")
     return opts
-
-
-def _replace(opts: Options, **changes: object) -> Options:
-    from dataclasses import replace
-
-    return replace(opts, **changes)  # type: ignore[arg-type]
-
-
-def _with_simulated(decision: Decision, simulated: bool) -> Decision:
-    from dataclasses import replace
-
-    return replace(decision, simulated=simulated)
 
 
 _DONE = object()

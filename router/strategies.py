@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from catalog import Catalog, ModelSpec, Usage, cost
-from router.config import STRATEGIES, CategoryPolicy, Floor
+from catalog import Catalog, ModelSpec
+from router.config import CategoryPolicy, Floor
 from router.errors import NoCapableModel
 
 _CHOICE_CACHE = 50_000  # entries; a Choice is a few hundred bytes
@@ -39,21 +39,12 @@ def fits(model: ModelSpec, input_tokens: int, output_tokens: int) -> bool:
     return needed <= model.context_window
 
 
-def estimated_cost(model: ModelSpec, input_tokens: int, output_tokens: int) -> Decimal | None:
-    """What the call is expected to cost (no caching assumed); None if unpriced."""
-    return cost(model.price, Usage(input_tokens=input_tokens, output_tokens=output_tokens))
-
-
 def _describe(floor: Floor) -> str:
     parts = [f"intelligence>={floor.intelligence}"]
     if floor.coding:
         parts.append(f"coding>={floor.coding}")
     parts.extend(floor.strengths)
     return ", ".join(parts)
-
-
-# How a request uses its candidates (router/runnables.py runs them)
-STRATEGY_NAMES = STRATEGIES
 
 
 class Cheapest:
