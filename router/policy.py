@@ -1,0 +1,140 @@
+"""What the budget controller asks of the router, through two small interfaces.
+
+- `PolicySource.current()` returns the active `Policy`: the downgrades in force, as a fold of the
+  `budget.downgrade` / `budget.restore` events. The composition root refreshes it from the
+  event log incrementally (no full rescan per request); the router records `Policy.version` on
+  each decision span as `mmoa.policy.version`.
+- `Ledger` holds hard-cap reservations: before each attempt the router reserves that attempt's
+  worst-case cost against every budget in scope, and settles it with the actual cost after.
+  Embedded, the ledger lives in the process; in service mode the collector is the single
+  authority and the router talks to it over HTTP.
+
+The router imports nothing of collector/analytics: both interfaces are plain data + Protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from router.errors import RouterError
+
+SCOPE_KINDS = ("global", "category", "tag", "provider")
+# What a downgrade means for its scope: the next cheaper tier, a named cheaper chain
+# ("chain:<name>", a chain of `strategies.fallback.chains`), or the cheapest capable model.
+DOWNGRADE_MODES = ("next_tier", "chain", "cheapest")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which requests a budget covers: `global`, `category:<name>`, `tag:<key>=<value>`,
+    `provider:<name>`."""
+
+    kind: str = "global"
+    value: str = ""
+
+    def matches(self, category: str, tags: Mapping[str, str], provider: str | None = None) -> bool:
+        if self.kind == "global":
+            return True
+        if self.kind == "category":
+            return category == self.value
+        if self.kind == "tag":
+            key, _, want = self.value.partition("=")
+            return tags.get(key) == want
+        if self.kind == "provider":
+            return provider == self.value
+        return False
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "global" else f"{self.kind}:{self.value}"
+
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        """`global`, `category:coding_implementation`, `tag:team=search`, `provider:openai`."""
+        kind, _, value = text.partition(":")
+        if kind not in SCOPE_KINDS or (kind == "global") != (value == ""):
+            raise ValueError(
+                f"scope {text!r}: use global, category:<name>, tag:<key>=<value> or provider:<name>"
+            )
+        if kind == "tag" and "=" not in value:
+            raise ValueError(f"scope {text!r}: a tag scope is tag:<key>=<value>")
+        return cls(kind, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Downgrade:
+    """One downgrade in force: requests in `scope` use a cheaper choice."""
+
+    budget: str
+    scope: Scope
+    mode: str  # one of DOWNGRADE_MODES
+    chain: str | None = None  # the named chain, when mode == "chain"
+    event_id: str = ""  # the budget.downgrade event that put it in force
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The downgrades in force; `version` counts policy changes (0: none ever)."""
+
+    version: int = 0
+    downgrades: tuple[Downgrade, ...] = ()
+
+    def downgrade_for(
+        self, category: str, tags: Mapping[str, str], provider: str | None = None
+    ) -> Downgrade | None:
+        """The first downgrade whose scope covers this request, if any."""
+        for d in self.downgrades:
+            if d.scope.matches(category, tags, provider):
+                return d
+        return None
+
+
+class PolicySource(Protocol):
+    def current(self) -> Policy: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StaticPolicy:
+    """A policy that never changes (the default: no downgrades)."""
+
+    policy: Policy = Policy()
+
+    def current(self) -> Policy:
+        return self.policy
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A reservation the ledger granted; settle it exactly once."""
+
+    id: str
+    amount: Decimal
+
+
+class HardCapExceeded(RouterError):
+    """An attempt's worst case would break a budget's hard cap, even on the cheapest model."""
+
+    def __init__(self, budget: str, message: str) -> None:
+        self.budget = budget
+        super().__init__(message)
+
+
+class Ledger(Protocol):
+    def reserve(
+        self,
+        request_id: str,
+        category: str,
+        tags: Mapping[str, str],
+        provider: str,
+        amount: Decimal,
+    ) -> Hold | str:
+        """Reserve `amount` against every budget in scope, atomically: all or none.
+
+        Returns the Hold, or the name of the budget whose hard cap it would break."""
+        ...
+
+    def settle(self, hold: Hold, actual: Decimal | None) -> None:
+        """Replace the reservation by the actual cost (None: unpriced, keep the worst case)."""
+        ...
