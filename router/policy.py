@@ -19,48 +19,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from catalog.budgets import Scope
 from router.errors import RouterError
 
-SCOPE_KINDS = ("global", "category", "tag", "provider")
 # What a downgrade means for its scope: the next cheaper tier, a named cheaper chain
 # ("chain:<name>", a chain of `strategies.fallback.chains`), or the cheapest capable model.
 DOWNGRADE_MODES = ("next_tier", "chain", "cheapest")
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Which requests a budget covers: `global`, `category:<name>`, `tag:<key>=<value>`,
-    `provider:<name>`."""
-
-    kind: str = "global"
-    value: str = ""
-
-    def matches(self, category: str, tags: Mapping[str, str], provider: str | None = None) -> bool:
-        if self.kind == "global":
-            return True
-        if self.kind == "category":
-            return category == self.value
-        if self.kind == "tag":
-            key, _, want = self.value.partition("=")
-            return tags.get(key) == want
-        if self.kind == "provider":
-            return provider == self.value
-        return False
-
-    def __str__(self) -> str:
-        return self.kind if self.kind == "global" else f"{self.kind}:{self.value}"
-
-    @classmethod
-    def parse(cls, text: str) -> Scope:
-        """`global`, `category:coding_implementation`, `tag:team=search`, `provider:openai`."""
-        kind, _, value = text.partition(":")
-        if kind not in SCOPE_KINDS or (kind == "global") != (value == ""):
-            raise ValueError(
-                f"scope {text!r}: use global, category:<name>, tag:<key>=<value> or provider:<name>"
-            )
-        if kind == "tag" and "=" not in value:
-            raise ValueError(f"scope {text!r}: a tag scope is tag:<key>=<value>")
-        return cls(kind, value)
 
 
 @dataclass(frozen=True, slots=True)
