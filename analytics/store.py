@@ -35,7 +35,9 @@ def open_reader(path: str | Path) -> duckdb.DuckDBPyConnection:
         raise StoreUnavailable(f"cannot open {p}: {exc}") from None
 
 
-_WRITE_ERROR = re.compile(r"read-only|read only|has been locked|disabled by configuration", re.I)
+_WRITE_ERROR = re.compile(
+    r"read-only|read only|has been locked|disabled (by|through) configuration", re.I
+)
 
 
 def query(
