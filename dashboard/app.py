@@ -1,100 +1,46 @@
-"""The mmoa dashboard: spend against the single-model baseline, from the store's views.
+"""The mmoa dashboard: spend against the single-model baseline, models, routing, budgets, traces.
 
-Run with `mmoa dashboard` (it starts `streamlit run` on this file with the store path).
-Imports only `analytics` among mmoa's packages.
+Run with `mmoa dashboard` (it starts `streamlit run` on this file with `--store FILE` or
+`--collector URL`, and `--refresh SECONDS`). This file is the frame: it opens the source, draws
+the sidebar filters, and runs the page picked in the navigation (one module per page in
+dashboard/screens). Imports only `analytics` among mmoa's packages.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import Any
+from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
-import analytics
-from analytics.money import usd
+from dashboard import context
 
-SIMULATED_BANNER = "SIMULATED TRAFFIC: figures come from the offline `simulated` provider"
+# not "pages": Streamlit would treat that folder as its older, automatic multipage layout
+PAGES = Path(__file__).resolve().parent / "screens"
 
-
-def _source(argv: list[str]) -> tuple[str, analytics.Source]:
-    """(what to show as the data's origin, where reads go): a collector URL or the store file."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--store", default="mmoa.duckdb")
-    parser.add_argument("--collector")
-    parser.add_argument("--token")
-    args = parser.parse_known_args(argv)[0]
-    if args.collector:
-        return args.collector, analytics.CollectorReader(args.collector, token=args.token)
-    return str(args.store), analytics.open_reader(args.store)
-
-
-def _rows_for_table(rows: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
-    return [
-        {
-            label: r["key"],
-            "requests": r["requests"],
-            "spend": usd(r["cost_usd"]),
-            "baseline": usd(r["baseline_cost_usd"]),
-            "saving": usd(r["saving_usd"]),
-            "saving %": r["saving_pct"],
-        }
-        for r in rows
-    ]
-
-
-def _hourly_chart(rows: list[dict[str, Any]]) -> go.Figure:
-    hours = [r["key"] for r in rows]
-    fig = go.Figure()
-    fig.add_bar(x=hours, y=[float(r["cost_usd"]) for r in rows], name="actual spend")
-    fig.add_scatter(
-        x=hours,
-        y=[float(r["baseline_cost_usd"]) for r in rows],
-        name="single-model baseline",
-        mode="lines+markers",
-    )
-    fig.update_layout(
-        yaxis_title="US dollars per hour", height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}
-    )
-    return fig
+# (file, title, url path, icon); the first is the default page
+PAGE_LIST = (
+    ("overview.py", "Overview", "overview", ":material/monitoring:"),
+    ("models.py", "Models", "models", ":material/memory:"),
+    ("routing.py", "Routing", "routing", ":material/alt_route:"),
+    ("budgets.py", "Budgets", "budgets", ":material/savings:"),
+    ("trace.py", "Trace", "trace", ":material/timeline:"),
+    ("sql.py", "SQL", "sql", ":material/terminal:"),
+)
 
 
 def main() -> None:
-    st.set_page_config(page_title="mmoa: LLM spend and savings", layout="wide")
-    st.title("mmoa: LLM spend and savings")
-    try:
-        store, conn = _source(sys.argv[1:])
-        report = analytics.build(conn, ["category", "model"], None)
-    except analytics.AnalyticsError as exc:  # no store, or the collector is unreachable
-        st.error(str(exc))
-        return
-    if report.simulated:
-        st.warning(SIMULATED_BANNER)
-    s = report.summary
-    cols = st.columns(4)
-    cols[0].metric("requests", f"{s['requests']:,}")
-    cols[0].caption(f"{s['failed']:,} failed on every model")
-    cols[1].metric("actual spend", usd(s["cost_usd"]))
-    cols[2].metric("single-model baseline", usd(s["baseline_cost_usd"]))
-    cols[3].metric(
-        "saving",
-        usd(s["saving_usd"]),
-        f"{s['saving_pct']}%" if s["saving_pct"] is not None else None,
-    )
-    st.subheader("Spend per hour")
-    st.plotly_chart(_hourly_chart(analytics.hourly(conn, None)))
-    left, right = st.columns(2)
-    for column, breakdown in zip((left, right), report.breakdowns, strict=True):
-        column.subheader(f"By {breakdown.by}")
-        column.dataframe(_rows_for_table(breakdown.rows, breakdown.by), hide_index=True)
-    for u in report.unpriced:
-        st.error(analytics.unpriced_note(u))
-    st.caption(
-        f"store: {store} · every figure is a SQL view: "
-        '`mmoa sql "SELECT * FROM savings_by_category"`'
-    )
+    st.set_page_config(page_title="mmoa", page_icon=":material/route:", layout="wide")
+    pages = [
+        st.Page(str(PAGES / file), title=title, url_path=url, icon=icon, default=i == 0)
+        for i, (file, title, url, icon) in enumerate(PAGE_LIST)
+    ]
+    page = st.navigation(pages)
+    st.sidebar.caption("mmoa: LLM spend and savings")
+    if context.build(context.parse_args(sys.argv[1:])) is None:
+        st.title(page.title)
+        st.stop()
+    page.run()
 
 
 main()

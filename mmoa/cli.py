@@ -127,9 +127,23 @@ def parser() -> argparse.ArgumentParser:
     _common(c, config=True, json=False)
     c.set_defaults(func=cmd_collector_serve)
 
-    p = sub.add_parser("dashboard", help="open the Streamlit dashboard over the store")
+    p = sub.add_parser(
+        "dashboard",
+        help="open the Streamlit dashboard over the store",
+        description="Pages: Overview, Models, Routing, Budgets, Trace, SQL; filters on every "
+        "page. Read-only: it never writes the store. While a collector writes the store, read "
+        "through it with --collector URL.",
+    )
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--refresh",
+        type=float,
+        metavar="SECONDS",
+        help="redraw the pages with fresh data every SECONDS (0: off). Default: 30 with "
+        "--collector (the store grows while you watch), off with a store file (no other "
+        "process can write it while the dashboard reads it)",
+    )
     _common(p, json=False)
     _reader_flags(p)
     p.set_defaults(func=cmd_dashboard)
@@ -482,10 +496,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def dashboard_command(
-    store: Path, host: str, port: int, collector: str | None = None, token: str | None = None
+    store: Path,
+    host: str,
+    port: int,
+    collector: str | None = None,
+    token: str | None = None,
+    refresh_s: float = 0.0,
 ) -> list[str]:
     """The `streamlit run` command line that serves dashboard/app.py for `store` (or the
-    collector that owns it)."""
+    collector that owns it), redrawing every `refresh_s` seconds (0: never)."""
     from importlib.util import find_spec
 
     spec = find_spec("dashboard.app")
@@ -505,15 +524,19 @@ def dashboard_command(
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",  # no developer menu (deploy, rerun on save) for people reading figures
         "--",
         "--store",
         str(store.resolve()),
         *(["--collector", collector] if collector else []),
         *(["--token", token] if token else []),
+        *(["--refresh", f"{refresh_s:g}"] if refresh_s > 0 else []),
     ]
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    import os
     import subprocess
 
     import analytics
@@ -522,12 +545,19 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     store = _store(args)
     collector = settings.collector_url(args.collector)
     token = settings.token(args.token)
+    refresh = args.refresh if args.refresh is not None else (30.0 if collector else 0.0)
+    if refresh < 0:
+        raise UserError(f"--refresh {args.refresh:g}: give seconds between redraws, or 0 for off")
     if collector:  # fail here, in one line, if the data cannot be read
         analytics.CollectorReader(collector, token).query("SELECT 1")
     else:
         analytics.open_reader(store).close()
-    print(f"mmoa dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    return subprocess.call(dashboard_command(store, args.host, args.port, collector, token))
+    every = f", redraws every {refresh:g} s" if refresh else ""
+    print(f"mmoa dashboard on http://{args.host}:{args.port}{every} (Ctrl-C to stop)", flush=True)
+    command = dashboard_command(store, args.host, args.port, collector, token, refresh)
+    if os.name == "posix":  # become the server: signals (Ctrl-C, kill) reach it directly
+        os.execv(command[0], command)
+    return subprocess.call(command)
 
 
 def _money(text: str | None) -> Any:

@@ -1,0 +1,170 @@
+"""What every page shares: where reads go, the sidebar filters, the page header, the refresh.
+
+app.py builds one `Context` per run (after drawing the sidebar) and keeps it in the session;
+each page reads it with `current()` and draws itself with `live(draw)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import streamlit as st
+
+import analytics
+from analytics.dashboard import Filters, filter_options
+
+_KEY = "mmoa.context"
+
+
+@dataclass(frozen=True)
+class Args:
+    """The dashboard's own command line (after `streamlit run app.py --`)."""
+
+    store: str
+    collector: str | None
+    token: str | None
+    refresh_s: float  # 0: pages do not refresh by themselves
+
+
+def parse_args(argv: Sequence[str]) -> Args:
+    parser = argparse.ArgumentParser(prog="mmoa dashboard")
+    parser.add_argument("--store", default="mmoa.duckdb")
+    parser.add_argument("--collector")
+    parser.add_argument("--token")
+    parser.add_argument("--refresh", type=float, default=0.0)
+    args = parser.parse_known_args(list(argv))[0]
+    return Args(args.store, args.collector, args.token, max(0.0, args.refresh))
+
+
+@dataclass(frozen=True)
+class Context:
+    """One run's reads: the source, what it is (for captions), the filters, the options."""
+
+    source: analytics.Source
+    origin: str
+    filters: Filters
+    options: dict[str, Any]
+    refresh_s: float
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.options.get("simulated"))
+
+
+@st.cache_resource(show_spinner=False)
+def _file_reader(path: str) -> Any:
+    """One read-only connection to the store per dashboard process (pages take cursors)."""
+    return analytics.open_reader(path)
+
+
+def open_source(args: Args) -> tuple[str, analytics.Source]:
+    """(what the data is, where reads go): the collector when given, else the store file."""
+    if args.collector:
+        return args.collector, analytics.CollectorReader(args.collector, token=args.token)
+    # a cursor per run: DuckDB connections are not shared between threads (sessions)
+    return args.store, _file_reader(args.store).cursor()
+
+
+def build(args: Args) -> Context | None:
+    """Open the source, draw the sidebar filters; None (after saying why) if nothing to show."""
+    try:
+        origin, source = open_source(args)
+    except analytics.AnalyticsError as exc:  # no store, or the collector is unreachable
+        st.error(str(exc))
+        return None
+    try:
+        options = filter_options(source)
+    except analytics.AnalyticsError as exc:
+        st.error(str(exc))
+        return None
+    except Exception as exc:  # noqa: BLE001 - e.g. DuckDB's catalog error, shown in one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        st.error(
+            f"cannot read {origin}: {first}. A store written by an older mmoa lacks the "
+            "dashboard's views: open it once with this version's writer (`mmoa collector "
+            "serve`, `mmoa ask`), or run `mmoa demo` for a new one."
+        )
+        return None
+    ctx = Context(source, origin, sidebar_filters(options), options, args.refresh_s)
+    st.session_state[_KEY] = ctx
+    return ctx
+
+
+def current() -> Context | None:
+    """The Context app.py built for this run (None when there was nothing to read)."""
+    ctx = st.session_state.get(_KEY)
+    return ctx if isinstance(ctx, Context) else None
+
+
+def _hour_floor(ts: datetime) -> datetime:
+    return ts.replace(minute=0, second=0, microsecond=0)
+
+
+def sidebar_filters(options: dict[str, Any]) -> Filters:
+    """Time range, provider, model, category and tag pickers; empty picks mean everything."""
+    bar = st.sidebar
+    bar.header("Filters")
+    since = until = None
+    first, last = options.get("first_ts"), options.get("last_ts")
+    if first is not None and last is not None:
+        lo, hi = _hour_floor(first), _hour_floor(last) + timedelta(hours=1)
+        picked = bar.slider(
+            "time (UTC)",
+            min_value=lo,
+            max_value=hi,
+            value=(lo, hi),
+            step=timedelta(minutes=15),
+            format="MM-DD HH:mm",
+            key="f_time",
+        )
+        # the full range is no filter at all: new data keeps showing as it arrives
+        since = picked[0] if picked[0] > lo else None
+        until = picked[1] if picked[1] < hi else None
+    picks = {
+        name: tuple(
+            bar.multiselect(name, options.get(plural) or [], placeholder="all", key=f"f_{name}")
+        )
+        for name, plural in (
+            ("provider", "providers"),
+            ("model", "models"),
+            ("category", "categories"),
+            ("tag", "tags"),
+        )
+    }
+    return Filters(
+        since=since,
+        until=until,
+        providers=picks["provider"],
+        models=picks["model"],
+        categories=picks["category"],
+        tags=picks["tag"],
+    )
+
+
+def header(ctx: Context | None, title: str, about: str) -> None:
+    """The page title, the simulated-data badge, and one line on what the page shows."""
+    st.title(title)
+    if ctx is not None and ctx.simulated:
+        st.badge(
+            "simulated data: these spans come from the offline `simulated` provider",
+            icon=":material/science:",
+            color="orange",
+        )
+    st.caption(about)
+
+
+def live(ctx: Context, draw: Callable[[Context], None]) -> None:
+    """Draw the page body; with --refresh N, redraw it every N seconds with fresh reads."""
+    if ctx.refresh_s > 0:
+        st.fragment(run_every=ctx.refresh_s)(draw)(ctx)
+    else:
+        draw(ctx)
+
+
+def footer(ctx: Context) -> None:
+    every = f"refreshes every {ctx.refresh_s:g} s" if ctx.refresh_s else "refresh: off"
+    st.caption(f"data: {ctx.origin} · {every} · every figure is SQL over the store's views")

@@ -1,0 +1,55 @@
+"""Budgets: alerts, downgrades and restores of the budget controller, with their reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from analytics import budget_events
+from dashboard import context
+from dashboard.context import Context
+from dashboard.fmt import usd
+
+TITLE = "Budgets"
+KIND = {"budget.alert": "alert", "budget.downgrade": "downgrade", "budget.restore": "restore"}
+
+
+def timeline_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "time (UTC)": f"{e['ts']:%Y-%m-%d %H:%M:%S}",
+            "event": KIND.get(e["kind"], e["kind"]),
+            "budget": e["budget"],
+            "scope": e["scope"],
+            "spent": usd(e["spent_usd"]),
+            "pace": usd(e["pace_usd"]),
+            "forecast": usd(e["forecast_usd"]),
+            "limit": usd(e["limit_usd"]),
+            "models": f"{e['from_chain']} -> {e['to_chain']}" if e["to_chain"] else "",
+            "reason": e["reason"] or "",
+        }
+        for e in events
+    ]
+
+
+def draw(ctx: Context) -> None:
+    if not budget_events.available(ctx.source):
+        st.info(
+            "No budgets configured: this store has no budget events yet. Add a `budgets:` "
+            "section to mmoa.yaml to have spend watched, alerted and capped."
+        )
+        return
+    events = budget_events.timeline(ctx.source, ctx.filters.since, ctx.filters.until)
+    if not events:
+        st.info("No budget events yet in this time range: every budget is within its pace.")
+        return
+    st.subheader("Alerts, downgrades and restores")
+    st.dataframe(timeline_rows(events), hide_index=True, key="budget_timeline")
+    context.footer(ctx)
+
+
+ctx = context.current()
+context.header(ctx, TITLE, "Each budget's spend against its pace, and what the controller did.")
+if ctx is not None:
+    context.live(ctx, draw)
