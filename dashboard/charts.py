@@ -18,7 +18,6 @@ COMPLEXITY = {
     "advanced": "#08519c",
     "expert": "#08306b",
 }
-LEGEND_ON_TOP = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0}
 SPEND = "#1f77b4"
 BASELINE = "#7f7f7f"
 ERROR = "#d62728"
@@ -128,9 +127,9 @@ def category_mix(rows: Sequence[dict[str, Any]]) -> go.Figure:
     fig.update_layout(
         title="Requests by category and complexity",
         barmode="stack",
-        height=160 + 36 * len(categories),
-        margin={**MARGIN, "t": 80},
-        legend={**LEGEND_ON_TOP, "title": "complexity "},
+        height=140 + 36 * len(categories),
+        margin=MARGIN,
+        legend={"title": "complexity", "traceorder": "normal"},
     )
     return fig
 
