@@ -1,5 +1,9 @@
 """The dashboard's data: one function per panel, over the macros in sql/views/60_dashboard.sql.
 
+The aggregate panels read the per-minute rollups the writer keeps (004_rollups.sql), plus raw
+spans for the ragged minutes at the edges of a window, so they stay fast on a big store and
+exact for any window; drill-downs (recent_requests, trace) read raw spans.
+
 Every function reads through a `Source` (a read-only connection or a collector), takes the
 same `Filters`, and returns plain rows: money as exact Decimal (None when unpriced), timestamps
 as naive UTC datetimes, rates as floats between 0 and 1.
@@ -8,7 +12,7 @@ as naive UTC datetimes, rates as floats between 0 and 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,38 +34,45 @@ class Filters:
     tags: tuple[str, ...] = ()  # "key=value"; a request matches if it has any of them
 
 
-_ARGS = (
-    "$since::TIMESTAMP, $until::TIMESTAMP, $providers::VARCHAR[], $models::VARCHAR[], "
-    "$categories::VARCHAR[], $tags::VARCHAR[]"
-)
+def _ts(value: datetime | None) -> str:
+    if value is None:
+        return "NULL::TIMESTAMP"
+    if not isinstance(value, datetime):
+        raise ValueError(f"since/until must be datetimes, not {value!r}")
+    if value.tzinfo is not None:  # the store holds naive UTC
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
 
 
-def _params(f: Filters) -> dict[str, Any]:
-    # timestamps as ISO text: a collector receives the parameters as JSON
-    return {
-        "since": f.since.isoformat(sep=" ") if f.since else None,
-        "until": f.until.isoformat(sep=" ") if f.until else None,
-        "providers": list(f.providers),
-        "models": list(f.models),
-        "categories": list(f.categories),
-        "tags": list(f.tags),
-    }
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"filter values must be strings, not {value!r}")
+    return "'" + value.replace("'", "''") + "'"
 
 
-def _dicts(source: Source, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    columns, rows = rows_of(source, sql, params)
+def _args(f: Filters) -> str:
+    """The filters as SQL literals: constants let DuckDB skip the rollup minutes and raw span
+    row groups outside the window, and drop the raw path when no category is asked for."""
+    lists = (f.providers, f.models, f.categories, f.tags)
+    return ", ".join(
+        [_ts(f.since), _ts(f.until)]
+        + [f"[{', '.join(_text(v) for v in values)}]::VARCHAR[]" for values in lists]
+    )
+
+
+def _dicts(source: Source, sql: str) -> list[dict[str, Any]]:
+    columns, rows = rows_of(source, sql)
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
-def _panel(source: Source, macro: str, f: Filters, **extra: Any) -> list[dict[str, Any]]:
-    more = "".join(f", ${name}" for name in extra)
-    sql = f"SELECT * FROM {macro}({_ARGS}{more})"
-    return _dicts(source, sql, {**_params(f), **extra})
+def _panel(source: Source, macro: str, f: Filters, *extra: str) -> list[dict[str, Any]]:
+    more = "".join(f", {value}" for value in extra)
+    return _dicts(source, f"SELECT * FROM {macro}({_args(f)}{more})")
 
 
 def filter_options(source: Source) -> dict[str, Any]:
     """Providers, models, categories and tags to filter on; first/last span time; simulated."""
-    row = _dicts(source, "SELECT * FROM dash_filter_options()", {})[0]
+    row = _dicts(source, "SELECT * FROM dash_filter_options()")[0]
     for key in ("providers", "models", "categories", "tags"):
         row[key] = list(row[key])
     return row
@@ -76,7 +87,7 @@ def spend_series(source: Source, f: Filters, bucket: str = "auto") -> list[dict[
     """Requests, spend and baseline per time bucket (minute, hour, day, or auto by range)."""
     if bucket not in BUCKETS:
         raise ValueError(f"unknown bucket {bucket!r}: use {', '.join(BUCKETS)}")
-    return _panel(source, "dash_spend_series", f, bucket=bucket)
+    return _panel(source, "dash_spend_series", f, _text(bucket))
 
 
 def models(source: Source, f: Filters) -> list[dict[str, Any]]:
@@ -119,9 +130,11 @@ def recent_requests(source: Source, f: Filters, limit: int = 50) -> list[dict[st
     """The latest `limit` requests passing the filters, newest first."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
-    return _panel(source, "dash_recent_requests", f, n=limit)
+    n = str(int(limit))
+    (start,) = _dicts(source, f"SELECT * FROM dash_recent_from({_args(f)}, {n})")[0].values()
+    return _panel(source, "dash_recent_requests", f, n, _ts(start))
 
 
 def trace(source: Source, request_id: str) -> list[dict[str, Any]]:
     """Every span of one request (decision first), offsets from the decision's start."""
-    return _dicts(source, "SELECT * FROM dash_trace($rid)", {"rid": request_id})
+    return _dicts(source, f"SELECT * FROM dash_trace({_text(request_id)})")
