@@ -61,6 +61,11 @@ def draw(ctx: Context) -> None:
         height=table_height(len(rows)),
         column_config={"calls": NUMBER},
     )
+    st.caption(
+        "Latency percentiles are read from 2%-wide histogram buckets (kept per minute): each is "
+        "within 1% of the exact figure. Cost per 1k requests: the average priced request the "
+        "model answered, all its attempts included, times 1,000."
+    )
     left, right = st.columns(2)
     left.plotly_chart(charts.spend_by_model(rows), key="spend_by_model", config=charts.CONFIG)
     right.plotly_chart(charts.latency(rows), key="latency", config=charts.CONFIG)
