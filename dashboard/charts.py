@@ -60,6 +60,19 @@ def spend_over_time(rows: Sequence[dict[str, Any]]) -> go.Figure:
     return fig
 
 
+def loading() -> go.Figure:
+    """An empty frame where the spend chart will be (same height): drawn while data loads."""
+    fig = go.Figure()
+    fig.update_layout(
+        title="Spend against the single-model baseline (loading...)",
+        height=360,
+        margin=MARGIN,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+    )
+    return fig
+
+
 def requests_over_time(rows: Sequence[dict[str, Any]]) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=[r["ts"] for r in rows], y=[r["requests"] for r in rows], name="requests")

@@ -16,6 +16,7 @@ import streamlit as st
 
 import analytics
 from analytics.dashboard import Filters, filter_options
+from dashboard import reads
 
 _KEY = "mmoa.context"
 
@@ -49,6 +50,7 @@ class Context:
     filters: Filters
     options: dict[str, Any]
     refresh_s: float
+    version: str | None = None  # the store file's identity (reads.py); None: live collector
 
     @property
     def simulated(self) -> bool:
@@ -76,8 +78,9 @@ def build(args: Args) -> Context | None:
     except analytics.AnalyticsError as exc:  # no store, or the collector is unreachable
         st.error(str(exc))
         return None
+    version = None if args.collector else reads.file_version(args.store)
     try:
-        options = filter_options(source)
+        options = reads.remembered(version, filter_options, source)
     except analytics.AnalyticsError as exc:
         st.error(str(exc))
         return None
@@ -89,7 +92,7 @@ def build(args: Args) -> Context | None:
             "serve`, `mmoa ask`), or run `mmoa demo` for a new one."
         )
         return None
-    ctx = Context(source, origin, sidebar_filters(options), options, args.refresh_s)
+    ctx = Context(source, origin, sidebar_filters(options), options, args.refresh_s, version)
     st.session_state[_KEY] = ctx
     return ctx
 

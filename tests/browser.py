@@ -198,14 +198,19 @@ class Chromium:
         self.call("Page.navigate", url=url)
 
     def wait_drawn(self, timeout_s: float | None = None) -> float:
-        """Wait until the Streamlit page is drawn (DRAWN holds twice in a row); seconds taken."""
+        """Wait until the Streamlit page is drawn (DRAWN holds twice in a row, 0.1 s apart);
+        the seconds until it first held."""
         started = time.monotonic()
         deadline = started + (timeout_s or self.timeout_s)
-        seen = 0
+        seen, drawn_at = 0, started
         while time.monotonic() < deadline:
-            seen = seen + 1 if self.evaluate(DRAWN) else 0
+            now = time.monotonic()
+            if self.evaluate(DRAWN):
+                seen, drawn_at = seen + 1, drawn_at if seen else now
+            else:
+                seen = 0
             if seen == 2:
-                return time.monotonic() - started
+                return drawn_at - started
             time.sleep(0.1)
         raise BrowserError(f"page not drawn within {timeout_s or self.timeout_s:g} s")
 

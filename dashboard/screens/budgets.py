@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from analytics import budget_events
-from dashboard import context
+from dashboard import context, reads
 from dashboard.context import Context
 from dashboard.fmt import usd
 
@@ -34,13 +34,13 @@ def timeline_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def draw(ctx: Context) -> None:
-    if not budget_events.available(ctx.source):
+    if not reads.read(ctx, budget_events.available):
         st.info(
             "No budgets configured: this store has no budget events yet. Add a `budgets:` "
             "section to mmoa.yaml to have spend watched, alerted and capped."
         )
         return
-    events = budget_events.timeline(ctx.source, ctx.filters.since, ctx.filters.until)
+    events = reads.read(ctx, budget_events.timeline, ctx.filters.since, ctx.filters.until)
     if not events:
         st.info("No budget events yet in this time range: every budget is within its pace.")
         return

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from analytics import dashboard as data
-from dashboard import charts, context
+from dashboard import charts, context, reads
 from dashboard.context import Context
 from dashboard.fmt import NUMBER, count, ms, rate, table_height, usd
 
@@ -50,7 +50,7 @@ def token_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def draw(ctx: Context) -> None:
-    rows = data.models(ctx.source, ctx.filters)
+    rows = reads.read(ctx, data.models, ctx.filters)
     if not rows:
         st.info("No provider calls match these filters.")
         return
@@ -78,7 +78,7 @@ def draw(ctx: Context) -> None:
         height=table_height(len(rows)),
         column_config={k: NUMBER for k in tokens[0] if k not in ("provider", "model")},
     )
-    unpriced = data.unpriced(ctx.source, ctx.filters)
+    unpriced = reads.read(ctx, data.unpriced, ctx.filters)
     st.subheader("Unpriced calls")
     if not unpriced:
         st.success("Every successful call was priced.", icon=":material/check:")

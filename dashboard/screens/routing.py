@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from analytics import dashboard as data
-from dashboard import charts, context
+from dashboard import charts, context, reads
 from dashboard.context import Context
 from dashboard.fmt import count, pct, rate, usd
 
@@ -34,11 +34,11 @@ def strategy_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def draw(ctx: Context) -> None:
-    mix = data.category_mix(ctx.source, ctx.filters)
+    mix = reads.read(ctx, data.category_mix, ctx.filters)
     if not mix:
         st.info("No requests match these filters.")
         return
-    strategies = data.strategies(ctx.source, ctx.filters)
+    strategies = reads.read(ctx, data.strategies, ctx.filters)
     requests = sum(r["requests"] for r in strategies)
     # the rate over all requests: each strategy's rate weighted by its requests
     hit_rate = sum(r["cache_hit_rate"] * r["requests"] for r in strategies) / requests
@@ -48,7 +48,7 @@ def draw(ctx: Context) -> None:
     cols[2].metric("cache hit rate", rate(hit_rate))
     left, right = st.columns([2, 3])
     left.plotly_chart(charts.category_mix(mix), key="mix", config=charts.CONFIG)
-    flows = data.flows(ctx.source, ctx.filters)
+    flows = reads.read(ctx, data.flows, ctx.filters)
     right.plotly_chart(charts.sankey(flows), key="sankey", config=charts.CONFIG)
     st.subheader("Strategies")
     st.dataframe(strategy_table(strategies), hide_index=True, key="strategies_table")

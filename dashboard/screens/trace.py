@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from analytics import dashboard as data
-from dashboard import charts, context
+from dashboard import charts, context, reads
 from dashboard.context import Context
 from dashboard.fmt import count, usd
 
@@ -26,7 +26,7 @@ def pick(ctx: Context) -> str | None:
     pasted = st.text_input("request id", placeholder="paste a request id", key="trace_id").strip()
     if pasted:
         return pasted
-    recent = data.recent_requests(ctx.source, ctx.filters, limit=50)
+    recent = reads.read(ctx, data.recent_requests, ctx.filters, 50)
     if not recent:
         st.info("No requests match these filters.")
         return None
@@ -72,7 +72,7 @@ def draw(ctx: Context) -> None:
     request_id = pick(ctx)
     if request_id is None:
         return
-    spans = data.trace(ctx.source, request_id)
+    spans = reads.read(ctx, data.trace, request_id)
     if not spans:
         st.error(f"No request {request_id!r} in the store: check the id (Overview, SQL).")
         return
