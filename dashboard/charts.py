@@ -213,3 +213,104 @@ def _span_label(i: int, s: dict[str, Any]) -> str:
         return f"{i + 1}. {s['name']}"
     role = s.get("attempt_role") or "answer"
     return f"{i + 1}. {s['provider']}/{s['model']} ({role}, {s['status']})"
+
+
+EVENT_STYLE = {  # kind -> (label, marker symbol, colour)
+    "budget.alert": ("alert", "triangle-up", "#ff7f0e"),
+    "budget.downgrade": ("downgrade", "triangle-down", ERROR),
+    "budget.restore": ("restore", "circle", "#2ca02c"),
+}
+
+
+def _share(value: Decimal | None, limit: Decimal | None) -> float | None:
+    """`value` as a percentage of the budget's limit (budgets of any size on one axis)."""
+    if value is None or not limit:
+        return None
+    return float(100 * value / limit)
+
+
+def _gap(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def budget_status(rows: Sequence[dict[str, Any]]) -> go.Figure:
+    """Per budget, as % of its limit: spent (bar), pace (tick), forecast with its band."""
+    names = [f"{r['budget']} ({r['scope']})" for r in rows]
+    fig = go.Figure()
+    fig.add_bar(
+        y=names,
+        x=[_share(r["spent_usd"], r["limit_usd"]) for r in rows],
+        orientation="h",
+        name="spent",
+        marker_color=SPEND,
+        customdata=[f"{usd(r['spent_usd'])} of {usd(r['limit_usd'])}" for r in rows],
+        hovertemplate="%{y}<br>spent %{customdata}<extra></extra>",
+    )
+    fig.add_scatter(
+        y=names,
+        x=[_share(r["pace_usd"], r["limit_usd"]) for r in rows],
+        mode="markers",
+        name="pace (where spend should be by now)",
+        marker={"symbol": "line-ns-open", "size": 26, "line": {"width": 3}, "color": BASELINE},
+        customdata=[usd(r["pace_usd"]) for r in rows],
+        hovertemplate="%{y}<br>pace %{customdata}<extra></extra>",
+    )
+    forecast = [_share(r["forecast_usd"], r["limit_usd"]) for r in rows]
+    low = [_share(r["forecast_low_usd"], r["limit_usd"]) for r in rows]
+    high = [_share(r["forecast_high_usd"], r["limit_usd"]) for r in rows]
+    fig.add_scatter(
+        y=names,
+        x=forecast,
+        mode="markers",
+        name="forecast for the period (band)",
+        marker={"symbol": "diamond", "size": 12, "color": ERROR},
+        error_x={
+            "type": "data",
+            "symmetric": False,
+            "array": [_gap(h, f) for f, h in zip(forecast, high, strict=True)],
+            "arrayminus": [_gap(f, lo) for f, lo in zip(forecast, low, strict=True)],
+            "color": ERROR,
+        },
+        customdata=[
+            f"{usd(r['forecast_usd'])} ({usd(r['forecast_low_usd'])} to "
+            f"{usd(r['forecast_high_usd'])})"
+            for r in rows
+        ],
+        hovertemplate="%{y}<br>forecast %{customdata}<extra></extra>",
+    )
+    fig.add_vline(x=100, line={"color": ERROR, "dash": "dash"}, annotation_text="limit")
+    fig.update_layout(
+        title="Each budget: spent, pace and forecast, as % of its limit",
+        xaxis={"ticksuffix": "%", "rangemode": "tozero"},
+        height=160 + 50 * len(rows),
+        margin=MARGIN,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def budget_timeline(events: Sequence[dict[str, Any]]) -> go.Figure:
+    """Alerts, downgrades and restores over time, one row per budget; hover for the reason."""
+    fig = go.Figure()
+    for kind, (label, symbol, colour) in EVENT_STYLE.items():
+        mine = [e for e in events if e["kind"] == kind]
+        if not mine:
+            continue
+        fig.add_scatter(
+            x=[e["ts"] for e in mine],
+            y=[e["budget"] for e in mine],
+            mode="markers",
+            name=label,
+            marker={"symbol": symbol, "size": 14, "color": colour},
+            customdata=[e["reason"] or "" for e in mine],
+            hovertemplate="%{x}<br>%{y}: " + label + "<br>%{customdata}<extra></extra>",
+        )
+    budgets = sorted({str(e["budget"]) for e in events})
+    fig.update_layout(
+        title="Alerts, downgrades and restores",
+        height=160 + 40 * len(budgets),
+        margin=MARGIN,
+        yaxis={"type": "category", "categoryorder": "array", "categoryarray": budgets},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+    )
+    return fig

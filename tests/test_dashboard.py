@@ -555,6 +555,14 @@ def test_budgets_timeline(demo: Path, tmp_path: Path, monkeypatch: pytest.Monkey
         "$10.0000",
     )
     assert rows[0]["reason"] == "forecast $12.40 is over the $10 limit"
+    status = json.loads(app.get("plotly_chart")[0].proto.spec)["data"]  # type: ignore[union-attr]
+    spent = next(t for t in status if t["name"] == "spent")
+    # the latest figures of each budget, as % of its limit: 0.9 of 1 and 8.5 of 10
+    assert dict(zip(spent["y"], spent["x"], strict=True)) == {
+        "ops-hourly (global)": 90.0,
+        "search-daily (tag:team=search)": 85.0,
+    }
+    assert spent["customdata"] == ["$0.9 of $1.0000", "$8.5000 of $10.0000"]
 
 
 # --- every page, the frame, the command line ---------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from analytics import budget_events
-from dashboard import context, reads
+from dashboard import charts, context, reads
 from dashboard.context import Context
 from dashboard.fmt import usd
 
@@ -21,16 +21,25 @@ def timeline_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "time (UTC)": f"{e['ts']:%Y-%m-%d %H:%M:%S}",
             "event": KIND.get(e["kind"], e["kind"]),
             "budget": e["budget"],
-            "scope": e["scope"],
+            "reason": e["reason"] or "",
+            "models": f"{e['from_chain']} -> {e['to_chain']}" if e["to_chain"] else "",
             "spent": usd(e["spent_usd"]),
             "pace": usd(e["pace_usd"]),
             "forecast": usd(e["forecast_usd"]),
             "limit": usd(e["limit_usd"]),
-            "models": f"{e['from_chain']} -> {e['to_chain']}" if e["to_chain"] else "",
-            "reason": e["reason"] or "",
+            "scope": e["scope"],
         }
         for e in events
     ]
+
+
+def latest_figures(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per budget and scope, the newest event that carries figures (events come newest first)."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in events:
+        if e["limit_usd"] is not None and e["spent_usd"] is not None:
+            seen.setdefault((e["budget"], e["scope"]), e)
+    return sorted(seen.values(), key=lambda e: (e["budget"], e["scope"]))
 
 
 def draw(ctx: Context) -> None:
@@ -44,8 +53,22 @@ def draw(ctx: Context) -> None:
     if not events:
         st.info("No budget events yet in this time range: every budget is within its pace.")
         return
+    status = latest_figures(events)
+    if status:
+        st.plotly_chart(charts.budget_status(status), key="budget_status", config=charts.CONFIG)
+        st.caption(
+            "As of each budget's latest event: spent so far in the period, the pace (where "
+            "spend should be by now to end on the limit), the forecast for the whole period "
+            "and its band."
+        )
+    st.plotly_chart(charts.budget_timeline(events), key="budget_events", config=charts.CONFIG)
     st.subheader("Alerts, downgrades and restores")
-    st.dataframe(timeline_rows(events), hide_index=True, key="budget_timeline")
+    st.dataframe(
+        timeline_rows(events),
+        hide_index=True,
+        key="budget_timeline",
+        column_config={"reason": st.column_config.TextColumn(width="large")},
+    )
     context.footer(ctx)
 
 
