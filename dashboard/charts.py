@@ -222,11 +222,21 @@ EVENT_STYLE = {  # kind -> (label, marker symbol, colour)
 }
 
 
+SHARE_CAP = 300.0  # % of a limit: farther figures are drawn at the edge (hover tells them)
+
+
 def _share(value: Decimal | None, limit: Decimal | None) -> float | None:
-    """`value` as a percentage of the budget's limit (budgets of any size on one axis)."""
+    """`value` as a percentage of the budget's limit (budgets of any size on one axis), drawn
+    at most SHARE_CAP far."""
     if value is None or not limit:
         return None
-    return float(100 * value / limit)
+    return min(float(100 * value / limit), SHARE_CAP)
+
+
+def _percent(value: Decimal | None, limit: Decimal | None) -> str:
+    if value is None or not limit:
+        return ""
+    return f"{100 * value / limit:,.0f}%"
 
 
 def _gap(a: float | None, b: float | None) -> float | None:
@@ -245,6 +255,8 @@ def budget_status(rows: Sequence[dict[str, Any]]) -> go.Figure:
         marker_color=SPEND,
         customdata=[f"{usd(r['spent_usd'])} of {usd(r['limit_usd'])}" for r in rows],
         hovertemplate="%{y}<br>spent %{customdata}<extra></extra>",
+        text=[_percent(r["spent_usd"], r["limit_usd"]) for r in rows],
+        textposition="inside",
     )
     fig.add_scatter(
         y=names,
@@ -279,9 +291,10 @@ def budget_status(rows: Sequence[dict[str, Any]]) -> go.Figure:
         hovertemplate="%{y}<br>forecast %{customdata}<extra></extra>",
     )
     fig.add_vline(x=100, line={"color": ERROR, "dash": "dash"}, annotation_text="limit")
+    drawn = [v for v in (*forecast, *high) if v is not None]
     fig.update_layout(
         title="Each budget: spent, pace and forecast, as % of its limit",
-        xaxis={"ticksuffix": "%", "rangemode": "tozero"},
+        xaxis={"ticksuffix": "%", "range": [0, max([120.0, *drawn]) * 1.05]},
         height=160 + 50 * len(rows),
         margin=MARGIN,
         legend={"orientation": "h", "y": -0.2},
@@ -307,8 +320,7 @@ def budget_timeline(events: Sequence[dict[str, Any]]) -> go.Figure:
         )
     budgets = sorted({str(e["budget"]) for e in events})
     fig.update_layout(
-        title="Alerts, downgrades and restores",
-        height=160 + 40 * len(budgets),
+        height=120 + 40 * len(budgets),
         margin=MARGIN,
         yaxis={"type": "category", "categoryorder": "array", "categoryarray": budgets},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},

@@ -7,6 +7,7 @@ each page reads it with `current()` and draws itself with `live(draw)`.
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from analytics.dashboard import Filters, filter_options
 from dashboard import reads
 
 _KEY = "mmoa.context"
+log = logging.getLogger("mmoa.dashboard")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Args:
     collector: str | None
     token: str | None
     refresh_s: float  # 0: pages do not refresh by themselves
+    config: str | None = None  # the config file whose `budgets:` the Budgets page shows
 
 
 def parse_args(argv: Sequence[str]) -> Args:
@@ -37,8 +40,9 @@ def parse_args(argv: Sequence[str]) -> Args:
     parser.add_argument("--collector")
     parser.add_argument("--token")
     parser.add_argument("--refresh", type=float, default=0.0)
+    parser.add_argument("--config")
     args = parser.parse_known_args(list(argv))[0]
-    return Args(args.store, args.collector, args.token, max(0.0, args.refresh))
+    return Args(args.store, args.collector, args.token, max(0.0, args.refresh), args.config)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class Context:
     options: dict[str, Any]
     refresh_s: float
     version: str | None = None  # the store file's identity (reads.py); None: live collector
+    config: str | None = None  # see Args.config
 
     @property
     def simulated(self) -> bool:
@@ -81,18 +86,11 @@ def build(args: Args) -> Context | None:
     version = None if args.collector else reads.file_version(args.store)
     try:
         options = reads.remembered(version, filter_options, source)
-    except analytics.AnalyticsError as exc:
-        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the page says what went wrong, in one line
+        say(exc, origin)
         return None
-    except Exception as exc:  # noqa: BLE001 - e.g. DuckDB's catalog error, shown in one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        st.error(
-            f"cannot read {origin}: {first}. A store written by an older mmoa lacks the "
-            "dashboard's views: open it once with this version's writer (`mmoa collector "
-            "serve`, `mmoa ask`), or run `mmoa demo` for a new one."
-        )
-        return None
-    ctx = Context(source, origin, sidebar_filters(options), options, args.refresh_s, version)
+    filters = sidebar_filters(options)
+    ctx = Context(source, origin, filters, options, args.refresh_s, version, args.config)
     st.session_state[_KEY] = ctx
     return ctx
 
@@ -160,12 +158,37 @@ def header(ctx: Context | None, title: str, about: str) -> None:
     st.caption(about)
 
 
-def live(ctx: Context, draw: Callable[[Context], None]) -> None:
-    """Draw the page body; with --refresh N, redraw it every N seconds with fresh reads."""
-    if ctx.refresh_s > 0:
-        st.fragment(run_every=ctx.refresh_s)(draw)(ctx)
-    else:
+def say(exc: Exception, origin: str) -> None:
+    """One error line on the page for a failed read (the traceback goes to the server log)."""
+    log.warning("dashboard read failed", exc_info=exc)
+    if isinstance(exc, analytics.AnalyticsError):
+        st.error(str(exc))
+        return
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    hint = ""
+    if "does not exist" in first:
+        hint = (
+            " A store written by an older mmoa lacks this version's views: open it once with "
+            "this version's writer (`mmoa collector serve`, `mmoa ask`), or run `mmoa demo` "
+            "for a new one."
+        )
+    st.error(f"cannot read {origin}: {first}.{hint}")
+
+
+def guarded(ctx: Context, draw: Callable[[Context], None]) -> None:
+    """Draw the page body; a failed read is one error line, not a traceback."""
+    try:
         draw(ctx)
+    except Exception as exc:  # noqa: BLE001 - see say()
+        say(exc, ctx.origin)
+
+
+def live(ctx: Context, draw: Callable[[Context], None]) -> None:
+    """Draw the page body (guarded); with --refresh N, redraw it every N seconds."""
+    if ctx.refresh_s > 0:
+        st.fragment(run_every=ctx.refresh_s)(guarded)(ctx, draw)
+    else:
+        guarded(ctx, draw)
 
 
 def footer(ctx: Context) -> None:

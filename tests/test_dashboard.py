@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -529,9 +529,43 @@ def add_budget_events(store: Path) -> None:
 def test_budgets_page_without_budgets(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = page(monkeypatch, "budgets", "--store", str(demo))
     assert [i.value for i in app.info] == [
-        "No budgets configured: this store has no budget events yet. Add a `budgets:` section "
-        "to mmoa.yaml to have spend watched, alerted and capped."
+        "No budgets configured and no budget events yet. Add a `budgets:` section to mmoa.yaml "
+        "(see `mmoa budget --help`) to have spend watched, alerted and capped."
     ]
+
+
+def test_budget_status_from_the_config(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "mmoa.yaml"
+    config.write_text(
+        "budgets:\n"
+        "  - {name: everything, amount: 1000, period: month, scope: global}\n"
+        "  - {name: search, amount: 0.01, period: day, scope: 'tag:team=search'}\n"
+    )
+    app = page(monkeypatch, "budgets", "--store", str(demo), "--config", str(config))
+    rows = {r["budget"]: r for r in table(app)}
+    now = datetime.now(UTC).replace(tzinfo=None)
+    month, day = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0), now.date()
+    everything = one(
+        demo, "SELECT sum(cost_usd) FROM calls WHERE ts >= ? AND cost_usd IS NOT NULL", [month]
+    )
+    search = one(
+        demo,
+        "SELECT sum(cost_usd) FROM calls WHERE ts >= ? AND tags['team'] = 'search'",
+        [datetime.combine(day, datetime.min.time())],
+    )
+    assert (rows["everything"]["spent"], rows["everything"]["limit"]) == (
+        usd(everything),
+        "$1,000.00",
+    )
+    assert (rows["search"]["spent"], rows["search"]["limit"]) == (usd(search), "$0.01")
+    assert rows["search"]["scope"] == "tag:team=search"
+    # over its limit: the Overview says so on top
+    app = page(monkeypatch, "overview", app=app)
+    banners = [w.value for w in app.warning]
+    assert [b.split(":")[0] for b in banners] == ["Budget **search** (tag"]
+    assert f"spent {usd(search)} of $0.01" in banners[0]
 
 
 def test_budgets_timeline(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -640,3 +674,22 @@ def test_the_store_refuses_them_even_past_the_statement_check(
     finally:
         conn.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_read_is_one_error_line(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store written by an older mmoa (here: a macro missing) says so, without a traceback."""
+    store = tmp_path / "old.duckdb"
+    store.write_bytes(demo.read_bytes())
+    conn = duckdb.connect(str(store))
+    conn.execute("DROP MACRO TABLE budget_spend_minutes")
+    conn.close()
+    config = tmp_path / "mmoa.yaml"
+    config.write_text("budgets:\n  - {name: everything, amount: 10}\n")
+    app = page(monkeypatch, "budgets", "--store", str(store), "--config", str(config))
+    errors = [e.value for e in app.error]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"cannot read {store}: Catalog Error: Table Function with name ")
+    assert "budget_spend_minutes does not exist" in errors[0]
+    assert errors[0].endswith("or run `mmoa demo` for a new one.")

@@ -89,4 +89,4 @@ def draw(ctx: Context) -> None:
 ctx = context.current()
 context.header(ctx, TITLE, "Ask the store anything, read-only.")
 if ctx is not None:
-    draw(ctx)  # never refreshed by the timer: a query runs when you press Run
+    context.guarded(ctx, draw)  # never refreshed by the timer: a query runs on Run

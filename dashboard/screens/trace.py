@@ -83,4 +83,4 @@ def draw(ctx: Context) -> None:
 ctx = context.current()
 context.header(ctx, TITLE, "One request: the routing decision, every attempt, what it cost.")
 if ctx is not None:
-    draw(ctx)  # no auto refresh: the picked request must not change under the reader
+    context.guarded(ctx, draw)  # no auto refresh: the picked request must not change
