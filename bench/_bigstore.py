@@ -46,6 +46,7 @@ TEAMS = ("search", "platform", "data", "growth", "support")
 FEATURES_PER_TEAM = 4
 USERS = 400
 BASELINE = "claude-sonnet-4-6"
+MEMORY_LIMIT = os.environ.get("MMOA_BENCH_MEMORY", "4GB")
 SPANS_PER_REQUEST = 2.048  # 1 decision + ~1.05 calls
 
 
@@ -98,6 +99,8 @@ def _generate(path: Path, spans: int, days: int, seed: int) -> None:
     end = int(time.time()) // 60 * 60
     conn.execute(f"SET threads = {os.cpu_count() or 2}")
     conn.execute("SET enable_progress_bar = false")
+    # the machine is shared: spill to disk rather than take most of its memory
+    conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     conn.execute(
         "CREATE TEMP TABLE price (model VARCHAR, provider VARCHAR, p_in DECIMAL(24, 12),"
         " p_cached DECIMAL(24, 12), p_out DECIMAL(24, 12))"
