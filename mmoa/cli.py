@@ -768,8 +768,9 @@ NEXT_STEPS = """
   mmoa sql "SELECT model, count(*), sum(cost_usd) FROM calls GROUP BY ALL ORDER BY 3 DESC"{s}
   mmoa ask "Write a SQL query that finds duplicate emails" --json{s}
   mmoa models
-  mmoa dashboard{s}    then open http://127.0.0.1:8501
-  The store is a plain DuckDB file: {store}"""
+  The store is a plain DuckDB file: {store}
+[bold]See it all in the dashboard[/] (read-only; Ctrl-C to stop):
+  mmoa dashboard{s}    then open http://127.0.0.1:8501"""
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:

@@ -56,6 +56,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["demo", "--requests", str(DEMO_REQUESTS), "--store", str(store), "--no-progress"]
     )
     assert out.returncode == 0, out.stderr
+    # the demo ends by saying how to open the dashboard on what it wrote
+    assert out.stdout.rstrip().splitlines()[-1] == (
+        f"  mmoa dashboard --store {store}    then open http://127.0.0.1:8501"
+    )
     return store
 
 
