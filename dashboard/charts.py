@@ -290,7 +290,12 @@ def budget_status(rows: Sequence[dict[str, Any]]) -> go.Figure:
         ],
         hovertemplate="%{y}<br>forecast %{customdata}<extra></extra>",
     )
-    fig.add_vline(x=100, line={"color": ERROR, "dash": "dash"}, annotation_text="limit")
+    fig.add_vline(
+        x=100,
+        line={"color": ERROR, "dash": "dash"},
+        annotation_text="limit",
+        annotation_position="top",
+    )
     drawn = [v for v in (*forecast, *high) if v is not None]
     fig.update_layout(
         title="Each budget: spent, pace and forecast, as % of its limit",

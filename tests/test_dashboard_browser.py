@@ -20,6 +20,7 @@ import pytest
 
 from tests.browser import Chromium
 from tests.cli_runner import clean_env, run_mmoa
+from tests.test_dashboard import add_budget_events
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / ".ci-artifacts" / "dashboard"
@@ -70,15 +71,27 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60)
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`mmoa dashboard` serving a simulated day on a free loopback port; its URL."""
-    store = tmp_path_factory.mktemp("browser") / "demo.duckdb"
+    """`mmoa dashboard` serving a simulated day on a free loopback port, with budgets (one over
+    its limit) and budget events; its URL."""
+    folder = tmp_path_factory.mktemp("browser")
+    store = folder / "demo.duckdb"
     out = run_mmoa(
         ["demo", "--requests", str(DEMO_REQUESTS), "--store", str(store), "--no-progress"]
     )
     assert out.returncode == 0, out.stderr
+    add_budget_events(store)
+    config = folder / "mmoa.yaml"
+    config.write_text(  # the shipped config plus budgets
+        (REPO / "mmoa" / "mmoa.yaml").read_text() + "\nbudgets:\n"
+        "  - {name: everything, amount: 100, period: month, scope: global}\n"
+        "  - {name: search-daily, amount: 0.05, period: day, scope: 'tag:team=search'}\n"
+    )
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mmoa", "dashboard", "--store", str(store), "--port", str(port)],
+        [
+            *(sys.executable, "-m", "mmoa", "dashboard", "--store", str(store)),
+            *("--config", str(config), "--port", str(port)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=clean_env(),
@@ -99,6 +112,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_every_page_renders_in_chromium(dashboard: str, tmp_path: Path) -> None:
     shots = tmp_path / "screenshots"
     seen: dict[str, str] = {}
+    charts: dict[str, int] = {}
     with Chromium(width=1400, height=1000) as browser:  # BrowserError (a failure) if missing
         for path, title in PAGES.items():
             browser.open(f"{dashboard}/{path}")
@@ -108,11 +122,26 @@ def test_every_page_renders_in_chromium(dashboard: str, tmp_path: Path) -> None:
             assert browser.evaluate(PROBLEMS) == [], name
             assert browser.evaluate("document.querySelector('h1').innerText") == title
             seen[name] = browser.evaluate("document.body.innerText")
+            charts[name] = browser.evaluate(
+                "document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length"
+                " > 0 ? document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length : 0"
+            )
     for name, text in seen.items():
         assert "simulated data" in text, name  # the badge on every page
+    # plotly drew every chart of each page (the SQL page has none before a query runs)
+    assert charts == {
+        "overview": 2,
+        "models": 2,
+        "routing": 2,
+        "budgets": 2,
+        "trace": 1,
+        "sql": 0,
+    }
     assert f"{DEMO_REQUESTS:,}" in seen["overview"]  # the requests metric
     assert "Which model each category was routed to" in seen["routing"]
-    assert "No budgets configured" in seen["budgets"]
+    assert "Each budget: spent, pace and forecast" in seen["budgets"]
+    assert "Alerts, downgrades and restores" in seen["budgets"]
+    assert "Budget search-daily (tag:team=search) downgraded" in seen["overview"]  # the banner
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for png in shots.iterdir():
         assert png.stat().st_size > 10_000, png.name  # a picture, not a blank page
