@@ -288,6 +288,33 @@ def test_models_page_shows_what_sql_says(demo: Path, monkeypatch: pytest.MonkeyP
     assert [s.value for s in app.success] == ["Every successful call was priced."]
 
 
+def test_filters_change_the_models_and_routing_pages(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = page(monkeypatch, "models", "--store", str(demo))
+    app.multiselect(key="f_category").set_value(["coding_implementation"]).run()
+    expected = sql(
+        demo,
+        "SELECT provider, model, count(*), sum(cost_usd) FROM calls WHERE request_id IN "
+        "(SELECT request_id FROM requests WHERE category = 'coding_implementation') "
+        "GROUP BY ALL ORDER BY 4 DESC NULLS LAST, 3 DESC, 1, 2",
+    )
+    assert [(r["provider"], r["model"], r["calls"], r["spend"]) for r in table(app)] == [
+        (p, m, n, usd(c)) for p, m, n, c in expected
+    ]
+    app = page(monkeypatch, "routing", app=app)  # the filter stays as the page changes
+    coding = one(demo, "SELECT count(*) FROM requests WHERE category = 'coding_implementation'")
+    assert metrics(app)["requests"] == f"{coding:,}"
+    shown = {r["strategy"]: r["requests"] for r in table(app)}
+    assert shown == dict(
+        sql(
+            demo,
+            "SELECT strategy, count(*) FROM requests WHERE category = 'coding_implementation' "
+            "GROUP BY 1",
+        )
+    )
+
+
 def test_unpriced_calls_are_listed_with_the_fix(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

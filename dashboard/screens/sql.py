@@ -59,7 +59,8 @@ def draw(ctx: Context) -> None:
     sql = st.text_area("query", key="sql_text", height=220)
     st.caption(
         "Read-only: one SELECT at a time over `spans`, `calls`, `requests`, `models` and the "
-        "views; no writes, files, settings or extensions."
+        "views; no writes, files, settings or extensions. The sidebar filters do not apply "
+        "here: put them in the WHERE clause."
     )
     if not st.button("Run", type="primary", key="sql_run"):
         return
