@@ -10,9 +10,10 @@
 CREATE OR REPLACE MACRO rollup_tag_list(tag_map) AS
     list_sort(list_transform(map_entries(tag_map), lambda e: e.key || '=' || e.value));
 
--- A tag set's key in the rollups: a 64-bit hash of its sorted list (rollup_tagsets maps it
--- back; a reader filters tags through that table, so only a hash collision could mislead).
-CREATE OR REPLACE MACRO rollup_tagset(tag_map) AS hash(coalesce(rollup_tag_list(tag_map), []));
+-- A tag set's key in the rollups: a 64-bit hash of its map (rollup_tagsets maps it back to
+-- the sorted list; readers filter tags through that table, so only a hash collision could
+-- mislead). Hashing the map, not the sorted list, keeps list building off the ingest path.
+CREATE OR REPLACE MACRO rollup_tagset(tag_map) AS hash(tag_map);
 
 -- Log-spaced latency buckets, each 2% wide: bucket b holds [1.02^b, 1.02^(b+1)) ms.
 CREATE OR REPLACE MACRO rollup_latency_bucket(ms) AS
@@ -89,7 +90,8 @@ CREATE TABLE rollup_model_providers (
     model VARCHAR NOT NULL, provider VARCHAR NOT NULL, PRIMARY KEY (model, provider)
 );
 
--- What the filters can offer: kind is provider | model | category | tag | simulated.
+-- What the filters can offer: kind is provider | model | category | simulated (tags are
+-- in rollup_tagsets).
 CREATE TABLE rollup_dims (kind VARCHAR NOT NULL, value VARCHAR NOT NULL, PRIMARY KEY (kind, value));
 
 -- Rollup rows of the spans of `src` (a table name) that started in [lo, hi).
@@ -153,9 +155,12 @@ GROUP BY ALL;
 
 -- The small lookup tables: new tag sets, model providers and filter values of `src`.
 CREATE OR REPLACE MACRO rollup_tagset_rows(src) AS TABLE
-SELECT DISTINCT rollup_tagset(tags) AS tagset, coalesce(rollup_tag_list(tags), []) AS tags
-FROM query_table(src)
-WHERE name = 'mmoa.route' OR operation IS NOT NULL;
+SELECT tagset, coalesce(rollup_tag_list(any_value(tags)), []) AS tags
+FROM (
+    SELECT rollup_tagset(tags) AS tagset, tags FROM query_table(src)
+    WHERE name = 'mmoa.route' OR operation IS NOT NULL
+)
+GROUP BY tagset;
 
 CREATE OR REPLACE MACRO rollup_model_provider_rows(src) AS TABLE
 SELECT DISTINCT request_model AS model, provider
@@ -163,14 +168,13 @@ FROM query_table(src)
 WHERE operation IS NOT NULL AND request_model IS NOT NULL AND provider IS NOT NULL;
 
 CREATE OR REPLACE MACRO rollup_dim_rows(src) AS TABLE
-WITH s AS (SELECT * FROM query_table(src) WHERE name = 'mmoa.route' OR operation IS NOT NULL)
 SELECT DISTINCT kind, value FROM (
-    SELECT 'provider' AS kind, provider AS value FROM s WHERE operation IS NOT NULL
-    UNION ALL SELECT 'model', request_model FROM s WHERE operation IS NOT NULL
-    UNION ALL SELECT 'model', nullif(route_model, '') FROM s WHERE name = 'mmoa.route'
-    UNION ALL SELECT 'category', category FROM s WHERE name = 'mmoa.route'
-    UNION ALL SELECT 'tag', unnest(rollup_tag_list(tags)) FROM s
-    UNION ALL SELECT 'simulated', simulated::VARCHAR FROM s
+    SELECT
+        unnest(['provider', 'model', 'category', 'simulated']) AS kind,
+        unnest([provider, coalesce(request_model, nullif(route_model, '')), category,
+                simulated::VARCHAR])                            AS value
+    FROM query_table(src)
+    WHERE name = 'mmoa.route' OR operation IS NOT NULL
 )
 WHERE value IS NOT NULL;
 
