@@ -2,8 +2,10 @@
 -- transaction that stores the spans, so the dashboard's aggregate pages never scan raw spans.
 -- Rows are append-only deltas: each batch adds one row per (minute, dimensions) it touched,
 -- counting only the spans it actually stored (a span delivered twice is counted once);
--- readers sum them. Money sums are DECIMAL(38, 10), exact; unpriced rows are counted
--- (cost_priced < rows), never summed as 0. The macros below turn any spans-shaped relation
+-- readers sum them. Money is exact: a delta row holds DECIMAL(18, 10) like `spans` (one
+-- minute of one group stays far below $10^8; past it the cast fails loudly, never rounds),
+-- and readers sum into DECIMAL(38, 10) (three times faster than summing DECIMAL(38, 10)
+-- rows). Unpriced rows are counted (cost_priced < rows), never summed as 0. The macros below turn any spans-shaped relation
 -- into rollup rows: the writer runs them over the batch it stored, this migration over `spans`.
 
 -- 'key=value' strings of a tag map, sorted: how tags are filtered and listed.
@@ -39,12 +41,12 @@ CREATE TABLE rollup_requests (
     simulated           BOOLEAN NOT NULL,
     tagset              UBIGINT NOT NULL,  -- rollup_tagsets
     requests            BIGINT  NOT NULL,
-    cost_usd            DECIMAL(38, 10),   -- sum over priced requests
+    cost_usd            DECIMAL(18, 10),   -- sum over priced requests
     cost_priced         BIGINT  NOT NULL,  -- requests with a cost
-    baseline_cost_usd   DECIMAL(38, 10),
+    baseline_cost_usd   DECIMAL(18, 10),
     baseline_priced     BIGINT  NOT NULL,
-    saving_usd          DECIMAL(38, 10),   -- baseline - cost, requests priced on both sides
-    saving_base_usd     DECIMAL(38, 10),   -- their baseline (the denominator of saving_pct)
+    saving_usd          DECIMAL(18, 10),   -- baseline - cost, requests priced on both sides
+    saving_base_usd     DECIMAL(18, 10),   -- their baseline (the denominator of saving_pct)
     cache_hits          BIGINT  NOT NULL,
     escalated           BIGINT  NOT NULL,  -- requests with at least one escalation
     attempts            BIGINT,
@@ -69,7 +71,7 @@ CREATE TABLE rollup_calls (
     cache_write_tokens  BIGINT  NOT NULL,
     reasoning_tokens    BIGINT  NOT NULL,
     output_tokens       BIGINT  NOT NULL,
-    cost_usd            DECIMAL(38, 10),
+    cost_usd            DECIMAL(18, 10),
     cost_priced         BIGINT  NOT NULL,
     unpriced_calls      BIGINT  NOT NULL   -- successful calls without a price
 );
@@ -101,12 +103,12 @@ SELECT
     category, complexity, strategy, route_model AS model, route_status AS status, simulated,
     rollup_tagset(tags)                                                 AS tagset,
     count(*)                                                            AS requests,
-    sum(cost_usd)::DECIMAL(38, 10)                                      AS cost_usd,
+    sum(cost_usd)::DECIMAL(18, 10)                                      AS cost_usd,
     count(cost_usd)                                                     AS cost_priced,
-    sum(baseline_cost_usd)::DECIMAL(38, 10)                             AS baseline_cost_usd,
+    sum(baseline_cost_usd)::DECIMAL(18, 10)                             AS baseline_cost_usd,
     count(baseline_cost_usd)                                            AS baseline_priced,
-    sum(baseline_cost_usd - cost_usd)::DECIMAL(38, 10)                  AS saving_usd,
-    sum(baseline_cost_usd) FILTER (WHERE cost_usd IS NOT NULL)::DECIMAL(38, 10)
+    sum(baseline_cost_usd - cost_usd)::DECIMAL(18, 10)                  AS saving_usd,
+    sum(baseline_cost_usd) FILTER (WHERE cost_usd IS NOT NULL)::DECIMAL(18, 10)
                                                                         AS saving_base_usd,
     count(*) FILTER (WHERE cache_hit)                                   AS cache_hits,
     count(*) FILTER (WHERE coalesce(escalations, 0) > 0)                AS escalated,
@@ -136,7 +138,7 @@ SELECT
     coalesce(sum(cache_write_tokens), 0)::BIGINT                        AS cache_write_tokens,
     coalesce(sum(reasoning_tokens), 0)::BIGINT                          AS reasoning_tokens,
     coalesce(sum(output_tokens), 0)::BIGINT                             AS output_tokens,
-    sum(cost_usd)::DECIMAL(38, 10)                                      AS cost_usd,
+    sum(cost_usd)::DECIMAL(18, 10)                                      AS cost_usd,
     count(cost_usd)                                                     AS cost_priced,
     count(*) FILTER (WHERE call_status = 'ok' AND cost_usd IS NULL)     AS unpriced_calls
 FROM c
