@@ -5,8 +5,9 @@
 -- readers sum them. Money is exact: a delta row holds DECIMAL(18, 10) like `spans` (one
 -- minute of one group stays far below $10^8; past it the cast fails loudly, never rounds),
 -- and readers sum into DECIMAL(38, 10) (three times faster than summing DECIMAL(38, 10)
--- rows). Unpriced rows are counted (cost_priced < rows), never summed as 0. The macros below turn any spans-shaped relation
--- into rollup rows: the writer runs them over the batch it stored, this migration over `spans`.
+-- rows). Unpriced rows are counted (cost_priced < rows), never summed as 0.
+-- The macros below turn any spans-shaped relation into rollup rows: the writer runs them over
+-- the batch it stored, this migration over `spans`.
 
 -- 'key=value' strings of a tag map, sorted: how tags are filtered and listed.
 CREATE OR REPLACE MACRO rollup_tag_list(tag_map) AS
