@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DEFAULT_DIR = Path(os.environ.get("MMOA_BENCH_DIR", "/tmp/mmoa-bench"))
-VERSION = 1  # bump when the generated shape changes, so cached stores are rebuilt
+VERSION = 2  # bump when the generated shape changes, so cached stores are rebuilt
 
 # (category, weight %, its usual model, complexity weights basic/intermediate/advanced/expert)
 CATEGORIES = (

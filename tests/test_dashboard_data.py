@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -661,3 +662,30 @@ def test_rollups_hold_one_row_per_minute_and_dimensions_per_batch(
     )
     conn.close()
     assert rows == groups
+
+
+def test_the_panels_read_the_same_through_a_collector(demo: Path, tmp_path: Path) -> None:
+    from collector.server import Collector, ServerConfig
+
+    store = tmp_path / "copy.duckdb"
+    shutil.copy(demo, store)
+    f = Filters(since=datetime(2000, 1, 1, 0, 0, 30), tags=("team=search", "it's"))
+    direct = analytics.open_reader(store)
+    expected = (
+        dash.overview(direct, f),
+        dash.models(direct, f),
+        dash.spend_series(direct, f, "hour"),
+        dash.recent_requests(direct, f, limit=3),
+        dash.filter_options(direct),
+    )
+    direct.close()
+    with Collector(ServerConfig(store=store, port=0)) as collector:
+        reader = analytics.CollectorReader(collector.url)
+        got = (
+            dash.overview(reader, f),
+            dash.models(reader, f),
+            dash.spend_series(reader, f, "hour"),
+            dash.recent_requests(reader, f, limit=3),
+            dash.filter_options(reader),
+        )
+    assert got == expected and expected[0]["requests"] > 0

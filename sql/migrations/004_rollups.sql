@@ -2,17 +2,21 @@
 -- transaction that stores the spans, so the dashboard's aggregate pages never scan raw spans.
 -- Rows are append-only deltas: each batch adds one row per (minute, dimensions) it touched,
 -- counting only the spans it actually stored (a span delivered twice is counted once);
--- readers sum them. Money sums are DECIMAL(38, 10), exact; unpriced rows are counted
--- (cost_priced < rows), never summed as 0. The macros below turn any spans-shaped relation
--- into rollup rows: the writer runs them over the batch it stored, this migration over `spans`.
+-- readers sum them. Money is exact: a delta row holds DECIMAL(18, 10) like `spans` (one
+-- minute of one group stays far below $10^8; past it the cast fails loudly, never rounds),
+-- and readers sum into DECIMAL(38, 10) (three times faster than summing DECIMAL(38, 10)
+-- rows). Unpriced rows are counted (cost_priced < rows), never summed as 0.
+-- The macros below turn any spans-shaped relation into rollup rows: the writer runs them over
+-- the batch it stored, this migration over `spans`.
 
 -- 'key=value' strings of a tag map, sorted: how tags are filtered and listed.
 CREATE OR REPLACE MACRO rollup_tag_list(tag_map) AS
     list_sort(list_transform(map_entries(tag_map), lambda e: e.key || '=' || e.value));
 
--- A tag set's key in the rollups: a 64-bit hash of its sorted list (rollup_tagsets maps it
--- back; a reader filters tags through that table, so only a hash collision could mislead).
-CREATE OR REPLACE MACRO rollup_tagset(tag_map) AS hash(coalesce(rollup_tag_list(tag_map), []));
+-- A tag set's key in the rollups: a 64-bit hash of its map (rollup_tagsets maps it back to
+-- the sorted list; readers filter tags through that table, so only a hash collision could
+-- mislead). Hashing the map, not the sorted list, keeps list building off the ingest path.
+CREATE OR REPLACE MACRO rollup_tagset(tag_map) AS hash(tag_map);
 
 -- Log-spaced latency buckets, each 2% wide: bucket b holds [1.02^b, 1.02^(b+1)) ms.
 CREATE OR REPLACE MACRO rollup_latency_bucket(ms) AS
@@ -38,12 +42,12 @@ CREATE TABLE rollup_requests (
     simulated           BOOLEAN NOT NULL,
     tagset              UBIGINT NOT NULL,  -- rollup_tagsets
     requests            BIGINT  NOT NULL,
-    cost_usd            DECIMAL(38, 10),   -- sum over priced requests
+    cost_usd            DECIMAL(18, 10),   -- sum over priced requests
     cost_priced         BIGINT  NOT NULL,  -- requests with a cost
-    baseline_cost_usd   DECIMAL(38, 10),
+    baseline_cost_usd   DECIMAL(18, 10),
     baseline_priced     BIGINT  NOT NULL,
-    saving_usd          DECIMAL(38, 10),   -- baseline - cost, requests priced on both sides
-    saving_base_usd     DECIMAL(38, 10),   -- their baseline (the denominator of saving_pct)
+    saving_usd          DECIMAL(18, 10),   -- baseline - cost, requests priced on both sides
+    saving_base_usd     DECIMAL(18, 10),   -- their baseline (the denominator of saving_pct)
     cache_hits          BIGINT  NOT NULL,
     escalated           BIGINT  NOT NULL,  -- requests with at least one escalation
     attempts            BIGINT,
@@ -68,7 +72,7 @@ CREATE TABLE rollup_calls (
     cache_write_tokens  BIGINT  NOT NULL,
     reasoning_tokens    BIGINT  NOT NULL,
     output_tokens       BIGINT  NOT NULL,
-    cost_usd            DECIMAL(38, 10),
+    cost_usd            DECIMAL(18, 10),
     cost_priced         BIGINT  NOT NULL,
     unpriced_calls      BIGINT  NOT NULL   -- successful calls without a price
 );
@@ -89,7 +93,8 @@ CREATE TABLE rollup_model_providers (
     model VARCHAR NOT NULL, provider VARCHAR NOT NULL, PRIMARY KEY (model, provider)
 );
 
--- What the filters can offer: kind is provider | model | category | tag | simulated.
+-- What the filters can offer: kind is provider | model | category | simulated (tags are
+-- in rollup_tagsets).
 CREATE TABLE rollup_dims (kind VARCHAR NOT NULL, value VARCHAR NOT NULL, PRIMARY KEY (kind, value));
 
 -- Rollup rows of the spans of `src` (a table name) that started in [lo, hi).
@@ -99,12 +104,12 @@ SELECT
     category, complexity, strategy, route_model AS model, route_status AS status, simulated,
     rollup_tagset(tags)                                                 AS tagset,
     count(*)                                                            AS requests,
-    sum(cost_usd)::DECIMAL(38, 10)                                      AS cost_usd,
+    sum(cost_usd)::DECIMAL(18, 10)                                      AS cost_usd,
     count(cost_usd)                                                     AS cost_priced,
-    sum(baseline_cost_usd)::DECIMAL(38, 10)                             AS baseline_cost_usd,
+    sum(baseline_cost_usd)::DECIMAL(18, 10)                             AS baseline_cost_usd,
     count(baseline_cost_usd)                                            AS baseline_priced,
-    sum(baseline_cost_usd - cost_usd)::DECIMAL(38, 10)                  AS saving_usd,
-    sum(baseline_cost_usd) FILTER (WHERE cost_usd IS NOT NULL)::DECIMAL(38, 10)
+    sum(baseline_cost_usd - cost_usd)::DECIMAL(18, 10)                  AS saving_usd,
+    sum(baseline_cost_usd) FILTER (WHERE cost_usd IS NOT NULL)::DECIMAL(18, 10)
                                                                         AS saving_base_usd,
     count(*) FILTER (WHERE cache_hit)                                   AS cache_hits,
     count(*) FILTER (WHERE coalesce(escalations, 0) > 0)                AS escalated,
@@ -134,7 +139,7 @@ SELECT
     coalesce(sum(cache_write_tokens), 0)::BIGINT                        AS cache_write_tokens,
     coalesce(sum(reasoning_tokens), 0)::BIGINT                          AS reasoning_tokens,
     coalesce(sum(output_tokens), 0)::BIGINT                             AS output_tokens,
-    sum(cost_usd)::DECIMAL(38, 10)                                      AS cost_usd,
+    sum(cost_usd)::DECIMAL(18, 10)                                      AS cost_usd,
     count(cost_usd)                                                     AS cost_priced,
     count(*) FILTER (WHERE call_status = 'ok' AND cost_usd IS NULL)     AS unpriced_calls
 FROM c
@@ -153,9 +158,12 @@ GROUP BY ALL;
 
 -- The small lookup tables: new tag sets, model providers and filter values of `src`.
 CREATE OR REPLACE MACRO rollup_tagset_rows(src) AS TABLE
-SELECT DISTINCT rollup_tagset(tags) AS tagset, coalesce(rollup_tag_list(tags), []) AS tags
-FROM query_table(src)
-WHERE name = 'mmoa.route' OR operation IS NOT NULL;
+SELECT tagset, coalesce(rollup_tag_list(any_value(tags)), []) AS tags
+FROM (
+    SELECT rollup_tagset(tags) AS tagset, tags FROM query_table(src)
+    WHERE name = 'mmoa.route' OR operation IS NOT NULL
+)
+GROUP BY tagset;
 
 CREATE OR REPLACE MACRO rollup_model_provider_rows(src) AS TABLE
 SELECT DISTINCT request_model AS model, provider
@@ -163,14 +171,13 @@ FROM query_table(src)
 WHERE operation IS NOT NULL AND request_model IS NOT NULL AND provider IS NOT NULL;
 
 CREATE OR REPLACE MACRO rollup_dim_rows(src) AS TABLE
-WITH s AS (SELECT * FROM query_table(src) WHERE name = 'mmoa.route' OR operation IS NOT NULL)
 SELECT DISTINCT kind, value FROM (
-    SELECT 'provider' AS kind, provider AS value FROM s WHERE operation IS NOT NULL
-    UNION ALL SELECT 'model', request_model FROM s WHERE operation IS NOT NULL
-    UNION ALL SELECT 'model', nullif(route_model, '') FROM s WHERE name = 'mmoa.route'
-    UNION ALL SELECT 'category', category FROM s WHERE name = 'mmoa.route'
-    UNION ALL SELECT 'tag', unnest(rollup_tag_list(tags)) FROM s
-    UNION ALL SELECT 'simulated', simulated::VARCHAR FROM s
+    SELECT
+        unnest(['provider', 'model', 'category', 'simulated']) AS kind,
+        unnest([provider, coalesce(request_model, nullif(route_model, '')), category,
+                simulated::VARCHAR])                            AS value
+    FROM query_table(src)
+    WHERE name = 'mmoa.route' OR operation IS NOT NULL
 )
 WHERE value IS NOT NULL;
 

@@ -123,7 +123,8 @@ SELECT
     coalesce((SELECT vals FROM d WHERE kind = 'provider'), [])        AS providers,
     coalesce((SELECT vals FROM d WHERE kind = 'model'), [])           AS models,
     coalesce((SELECT vals FROM d WHERE kind = 'category'), [])        AS categories,
-    coalesce((SELECT vals FROM d WHERE kind = 'tag'), [])             AS tags,
+    (SELECT coalesce(list(DISTINCT t ORDER BY t), []) FROM (
+        SELECT unnest(tags) AS t FROM rollup_tagsets))                AS tags,
     (SELECT min(start_time) FROM spans)                               AS first_ts,
     (SELECT max(start_time) FROM spans)                               AS last_ts,
     coalesce(list_contains((SELECT vals FROM d WHERE kind = 'simulated'), 'true'), false)
