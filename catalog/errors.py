@@ -23,3 +23,11 @@ class UnknownModel(CatalogError, KeyError):
 
 class BadModelData(CatalogError, ValueError):
     """A model entry (data file or config) that is malformed."""
+
+
+class BadBudget(CatalogError, ValueError):
+    """A `budgets:` entry in mmoa.yaml that is malformed; names the file, the key and the fix."""
+
+    def __init__(self, where: str, key: str, problem: str, fix: str) -> None:
+        self.where, self.key, self.problem, self.fix = where, key, problem, fix
+        super().__init__(f"{where}: {key}: {problem}. Fix: {fix}")

@@ -12,7 +12,9 @@ from typing import Any
 
 import yaml
 
+from catalog.budgets import AlertWebhook, BudgetSpec, parse_budgets, parse_webhook
 from catalog.catalog import STRENGTHS
+from catalog.errors import BadBudget
 from router.classifier import CATEGORIES, COMPLEXITIES, IMAGE_CATEGORY
 from router.errors import ConfigError
 from router.faults import BreakerPolicy, Limit, RetryPolicy
@@ -32,6 +34,8 @@ _TOP_KEYS = {
     "strategies",
     "cache",
     "roles",
+    "budgets",
+    "budget_webhook",
 }
 _FAULT_KEYS = {
     "max_retries",
@@ -103,6 +107,8 @@ class RouterConfig:
     cache_ttl_s: float = 0.0  # exact-match response cache; 0 = off
     cache_max_entries: int = 10_000
     roles: Mapping[str, Any] = field(default_factory=dict)  # raw `roles:`; see router/roles.py
+    budgets: tuple[BudgetSpec, ...] = ()  # `budgets:`; see catalog/budgets.py
+    budget_webhook: AlertWebhook | None = None  # where budget alerts are POSTed
 
 
 def _fail(where: str, key: str, problem: str, fix: str) -> ConfigError:
@@ -376,6 +382,26 @@ def _cache(where: str, raw: object) -> dict[str, Any]:
     }
 
 
+def _budgets(
+    where: str, data: Mapping[str, Any], chains: Mapping[str, tuple[str, ...]]
+) -> dict[str, Any]:
+    try:
+        budgets = parse_budgets(data.get("budgets"), where)
+        webhook = parse_webhook(data.get("budget_webhook"), where)
+    except BadBudget as exc:
+        raise _fail(exc.where, exc.key, exc.problem, exc.fix) from None
+    for i, spec in enumerate(budgets):
+        chain = spec.downgrade.removeprefix("chain:")
+        if spec.downgrade.startswith("chain:") and chain not in chains:
+            raise _fail(
+                where,
+                f"budgets[{i}].downgrade",
+                f"no chain named {chain!r}",
+                f"use one of {', '.join(chains) or '(define strategies.fallback.chains)'}",
+            )
+    return {"budgets": budgets, "budget_webhook": webhook}
+
+
 def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
     """Validate a config mapping (as loaded from YAML) into a RouterConfig."""
     data = _mapping(where, "(top level)", raw if raw is not None else {})
@@ -425,6 +451,7 @@ def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
             "must be a list of model entries",
             "e.g. models: [{name: my-model, provider: openai, prices: {input: 1, output: 2}}]",
         )
+    strategies = _strategies(where, data.get("strategies"))
     return RouterConfig(
         baseline=baseline,
         strategy=strategy,
@@ -435,7 +462,8 @@ def parse_config(raw: object, where: str = "<dict>") -> RouterConfig:
         simulation=_mapping(where, "simulation", data.get("simulation", {})),
         source=where,
         rate_limits=_rate_limits(where, data.get("rate_limits")),
-        strategies=_strategies(where, data.get("strategies")),
+        strategies=strategies,
+        **_budgets(where, data, strategies.chains),
         roles=_mapping(where, "roles", data.get("roles") or {}),
         **_cache(where, data.get("cache")),
         providers=_providers(where, data.get("providers")),

@@ -14,10 +14,10 @@ The router imports nothing of collector/analytics: both interfaces are plain dat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from catalog.budgets import Scope
 from router.errors import RouterError
@@ -102,3 +102,39 @@ class Ledger(Protocol):
     def settle(self, hold: Hold, actual: Decimal | None) -> None:
         """Replace the reservation by the actual cost (None: unpriced, keep the worst case)."""
         ...
+
+
+def downgrade_of(to_chain: str) -> tuple[str, str | None]:
+    """(mode, chain) of a downgrade target as written in budgets and events:
+    `next_tier`, `cheapest` or `chain:<name>`."""
+    if to_chain.startswith("chain:"):
+        return "chain", to_chain.removeprefix("chain:")
+    if to_chain in DOWNGRADE_MODES:
+        return to_chain, None
+    raise ValueError(f"unknown downgrade {to_chain!r}: use next_tier, cheapest or chain:<name>")
+
+
+def fold_policy(events: Iterable[Mapping[str, Any]], start: Policy = Policy()) -> Policy:
+    """The policy in force after `events` (budget_events rows as dicts, in ts/event order).
+
+    Pure: the same events give the same Policy. A `budget.downgrade` puts its budget's
+    downgrade in force (replacing an earlier one of the same budget), a `budget.restore`
+    lifts it; every other kind is ignored. `version` counts the changes, so a restore of a
+    budget with no downgrade in force changes nothing. Pass `start` to fold incrementally."""
+    version, active = start.version, {d.budget: d for d in start.downgrades}
+    for e in events:
+        kind, budget = e.get("kind"), str(e.get("budget") or "")
+        if kind == "budget.downgrade":
+            mode, chain = downgrade_of(str(e.get("to_chain") or "next_tier"))
+            scope = Scope.parse(str(e.get("scope") or "global"))
+            new = Downgrade(budget, scope, mode, chain, str(e.get("event_id") or ""))
+            if active.get(budget) == new:
+                continue
+            active.pop(budget, None)  # re-inserted last: the newest downgrade is consulted last
+            active[budget] = new
+        elif kind == "budget.restore" and budget in active:
+            del active[budget]
+        else:
+            continue
+        version += 1
+    return Policy(version, tuple(active.values()))

@@ -69,11 +69,12 @@ def test_migration_from_empty_creates_the_sql_surface(store: Path) -> None:
         (1, "001_spans.sql"),
         (2, "002_image_models.sql"),
         (3, "003_strategies.sql"),
+        (5, "005_budget_events.sql"),
     ]
     assert migrate(conn) == []  # a second run applies nothing
     conn.close()
     conn = open_writer(store)  # reopening is idempotent too
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (3,)
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (4,)
     conn.close()
 
 
@@ -231,7 +232,7 @@ def test_an_older_store_is_migrated_forward_without_losing_rows(store: Path) -> 
     )
     old.close()
     conn = open_writer(store)
-    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (3,)
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (5,)
     assert conn.execute("SELECT span_id, cost_usd, image_count FROM spans").fetchall() == [
         ("s", Decimal("0.5"), None)
     ]
