@@ -11,6 +11,8 @@ through here while the service owns the file.
   stored once (`insert_table` ignores a known (trace_id, span_id)), so a client may always retry.
 - `POST /v1/query`: `{"sql": "...", "params": [...]}` -> `{"columns", "types", "rows"}`,
   one read-only SELECT (see `_check_read_only` for the three fences).
+- `POST /v1/budget/reserve`, `POST /v1/budget/settle`: hard-cap reservations, when the config
+  has budgets with a `hard` limit (collector/budget_api.py; the ledger is collector/ledger.py).
 - `GET /healthz`, `GET /metrics` (Prometheus text format).
 
 Status codes: 401 bad or missing token, 411 no Content-Length, 413 body over `max_body_bytes`
@@ -38,6 +40,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -47,9 +50,11 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 
-from collector import otlp
+from catalog.budgets import BudgetSpec
+from collector import budget_api, otlp
 from collector.errors import StoreLocked
 from collector.exporter import insert_table
+from collector.ledger import BudgetLedger, Clock, utc_now
 from collector.store import open_writer, transaction
 
 log = logging.getLogger("mmoa.collector.server")
@@ -85,6 +90,9 @@ class ServerConfig:
     parquet_dir: Path | None = None
     query_timeout_s: float = 60.0  # a /v1/query running longer is interrupted (400)
     query_max_rows: int = 100_000  # rows returned at most; the answer says "truncated"
+    # budgets with a `hard` limit make this collector the single authority for reservations
+    budgets: tuple[BudgetSpec, ...] = ()
+    ledger_clock: Clock = utc_now
 
 
 class QueryRejected(ValueError):
@@ -176,6 +184,7 @@ class Collector:
         self._http_thread: threading.Thread | None = None
         self._stopped = False
         self._held: Path | None = None
+        self.ledger: BudgetLedger | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -205,6 +214,9 @@ class Collector:
             conn.execute("SET enable_external_access = false")
             conn.execute("SET lock_configuration = true")
             readers = conn.cursor()
+            if any(b.hard is not None for b in self.config.budgets):
+                # folded from the log before the first request: reservations survive restarts
+                self.ledger = BudgetLedger(conn, self.config.budgets, self.config.ledger_clock)
             httpd = _HTTPServer((self.config.host, self.config.port), self)
         except BaseException:
             conn.close()
@@ -246,6 +258,8 @@ class Collector:
                 self._cond.wait(0.1)
         assert self._readers is not None
         self._readers.close()
+        if self.ledger is not None:
+            self.ledger.close()
         try:
             self._conn.execute("CHECKPOINT")
         finally:
@@ -424,6 +438,17 @@ class Collector:
         }
         return _Reply(200, json.dumps(payload, allow_nan=False).encode(), _JSON)
 
+    def budget(self, path: str, body: bytes) -> _Reply:
+        """A reserve or settle request (collector/budget_api.py)."""
+        handle = budget_api.reserve if path == budget_api.RESERVE_PATH else budget_api.settle
+        with self._cond:
+            if self._closing:
+                return _text(503, "collector is shutting down", **{"Retry-After": "1"})
+        status, doc = handle(self.ledger, body)
+        if isinstance(doc, str):
+            return _text(status, doc)
+        return _Reply(status, json.dumps(doc).encode(), _JSON)
+
     def _time_out(self, cur: duckdb.DuckDBPyConnection) -> None:
         with self._cond:
             if cur not in self._running:
@@ -596,6 +621,7 @@ class _Handler(BaseHTTPRequestHandler):
         handlers: dict[str, Callable[[bytes], _Reply]] = {
             TRACES_PATH: self._export,
             QUERY_PATH: self.collector.query,
+            **{p: partial(self.collector.budget, p) for p in budget_api.PATHS},
         }
         handler = handlers.get(path)
         if handler is None:
