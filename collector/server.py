@@ -595,6 +595,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "mmoa-collector"
+    # headers and body go out in two writes: with Nagle on, the body waits for the client's
+    # delayed ACK (40 ms per answer on Linux), which small answers (reservations) cannot afford
+    disable_nagle_algorithm = True
     timeout = 60  # an idle keep-alive connection is closed after this many seconds
     server: _HTTPServer
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -88,7 +89,16 @@ class RemoteLedger:
             kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
             conn = kind(self._host, self._port, timeout=self.timeout_s)
             self._local.conn = conn
+            conn.connect()
+            if conn.sock is not None:  # small requests: no waiting on Nagle
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
+
+    def _drop(self) -> None:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+        self._local.conn = None
 
     def _post(self, path: str, doc: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps(doc).encode()
@@ -96,14 +106,13 @@ class RemoteLedger:
         for n in range(self.retries + 1):
             if n:
                 self.sleep(min(0.1 * 2**n, 2.0))
-            conn = self._connection()
             try:
+                conn = self._connection()
                 conn.request("POST", path, body, self._headers)
                 reply = conn.getresponse()
                 data = reply.read()
             except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                self._local.conn = None
+                self._drop()
                 problem = f"cannot reach it ({exc})"
                 continue
             if reply.status == 200:

@@ -110,6 +110,7 @@ def test_settle_replaces_the_worst_case_by_the_actual_cost_once(store: Path) -> 
     ledger.settle(b, None)  # unpriced: the worst case stays spent
     assert ledger.state()["all"]["spent"] == D("0.3123456789")
     assert ledger.state()["all"]["reserved"] == D(0)
+    ledger.flush()  # settle rows are committed just after settle returns
     settles = conn.execute(
         "SELECT reservation_id, amount_usd FROM budget_events WHERE kind = 'budget.settle' "
         "ORDER BY ts, reservation_id"
