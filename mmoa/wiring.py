@@ -18,6 +18,7 @@ from collector.ledger import BudgetLedger
 from mmoa import providers, settings
 from mmoa.ledger_client import EmbeddedLedger, RemoteLedger
 from router import Router, RouterConfig, load_config
+from router.policy import PolicySource
 from router.router import Clock
 
 # The demo routes tens of thousands of requests in seconds: a deep queue keeps
@@ -64,6 +65,7 @@ def wire(
     virtual_time: bool = False,
     otlp_endpoint: str | None = None,
     token: str | None = None,
+    policy: PolicySource | None = None,
 ) -> Wired:
     """Everything `mmoa ask` and `mmoa demo` need, with spans going to `store`.
 
@@ -71,6 +73,7 @@ def wire(
     otlp_endpoint: a collector's URL (`mmoa collector serve`) to send spans to instead of
     writing the store in this process; it also holds the hard-cap reservations then.
     token: the collector's token (default $MMOA_TOKEN).
+    policy: the budget downgrades the router obeys (default: none).
     """
     config, catalog = load(config_file)
     selection = providers.select(provider, config, catalog)
@@ -109,6 +112,7 @@ def wire(
         sleep=_no_wait if virtual_time else time.sleep,
         seed=int(config.simulation.get("seed", 7)),
         ledger=ledger,
+        policy=policy,
     )
     return Wired(router, catalog, config, tp, exporter, selection.notes, ledger)
 
