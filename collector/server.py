@@ -13,6 +13,9 @@ through here while the service owns the file.
   one read-only SELECT (see `_check_read_only` for the three fences).
 - `POST /v1/budget/reserve`, `POST /v1/budget/settle`: hard-cap reservations, when the config
   has budgets with a `hard` limit (collector/budget_api.py; the ledger is collector/ledger.py).
+- `POST /v1/events`: a JSON list of budget events, alert deliveries or feedback
+  (collector/events.py), stored in one transaction and acknowledged after the commit
+  (`{"stored": N}`: how many were new; a duplicate event id is stored once).
 - `GET /healthz`, `GET /metrics` (Prometheus text format).
 
 Status codes: 401 bad or missing token, 411 no Content-Length, 413 body over `max_body_bytes`
@@ -53,6 +56,7 @@ import pyarrow as pa
 from catalog.budgets import BudgetSpec
 from collector import budget_api, otlp
 from collector.errors import StoreLocked
+from collector.events import BadEvent, append_events, events_from_json
 from collector.exporter import insert_table
 from collector.ledger import BudgetLedger, Clock, utc_now
 from collector.store import open_writer, transaction
@@ -61,6 +65,7 @@ log = logging.getLogger("mmoa.collector.server")
 
 TRACES_PATH = "/v1/traces"
 QUERY_PATH = "/v1/query"
+EVENTS_PATH = "/v1/events"
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
 _TEXT = "text/plain; charset=utf-8"
@@ -185,6 +190,7 @@ class Collector:
         self._stopped = False
         self._held: Path | None = None
         self.ledger: BudgetLedger | None = None
+        self._events_lock = threading.Lock()  # one events transaction at a time
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -449,6 +455,34 @@ class Collector:
             return _text(status, doc)
         return _Reply(status, json.dumps(doc).encode(), _JSON)
 
+    def events(self, body: bytes) -> _Reply:
+        """Store a list of events in one transaction; the reply for one POST /v1/events."""
+        try:
+            events = events_from_json(body)
+        except BadEvent as exc:
+            return _text(400, str(exc))
+        with self._cond:
+            if self._closing or self._readers is None:
+                return _text(503, "collector is shutting down", **{"Retry-After": "1"})
+            cur = self._readers.cursor()  # same database, its own transaction
+            self._running.add(cur)  # stop() waits for it
+        try:
+            with self._events_lock:
+                stored = append_events(cur, events)
+        except BadEvent as exc:
+            return _text(400, str(exc))
+        except duckdb.InterruptException:
+            return _text(503, "collector is shutting down", **{"Retry-After": "1"})
+        except duckdb.Error as exc:
+            log.error("could not store %d events: %s", len(events), _first_line(exc))
+            return _text(500, "could not store the events; retry")
+        finally:
+            cur.close()
+            with self._cond:
+                self._running.discard(cur)
+                self._cond.notify_all()
+        return _Reply(200, json.dumps({"stored": stored}).encode(), _JSON)
+
     def _time_out(self, cur: duckdb.DuckDBPyConnection) -> None:
         with self._cond:
             if cur not in self._running:
@@ -614,7 +648,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(_text(200, "ok"))
         elif path == "/metrics":
             self._send(_Reply(200, self.collector.metrics().encode(), _PROMETHEUS))
-        elif path in (TRACES_PATH, QUERY_PATH):
+        elif path in (TRACES_PATH, QUERY_PATH, EVENTS_PATH):
             self._send(_text(405, "use POST", Allow="POST"))
         else:
             self._send(_text(404, f"no such path: {path}"))
@@ -625,6 +659,7 @@ class _Handler(BaseHTTPRequestHandler):
             TRACES_PATH: self._export,
             QUERY_PATH: self.collector.query,
             **{p: partial(self.collector.budget, p) for p in budget_api.PATHS},
+            EVENTS_PATH: self.collector.events,
         }
         handler = handlers.get(path)
         if handler is None:

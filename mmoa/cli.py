@@ -15,6 +15,7 @@ EPILOG = """examples:
   mmoa sql "SELECT * FROM savings_by_category"
   mmoa ask "Summarise this text: ..." --json
   mmoa models
+  mmoa budget status                 each budget: spent, pace, forecast, state, downgrades
 
 environment: MMOA_STORE (default ./mmoa.duckdb), MMOA_CONFIG (default ./mmoa.yaml, else the
 shipped default). Every figure is also a SQL view: spans, calls, requests, models,
@@ -134,6 +135,8 @@ def parser() -> argparse.ArgumentParser:
     _reader_flags(p)
     p.set_defaults(func=cmd_dashboard)
 
+    _budget_parser(sub)
+
     p = sub.add_parser("ask", help="route one prompt and show the answer, model, reason and cost")
     p.add_argument("prompt")
     p.add_argument(
@@ -189,6 +192,53 @@ def parser() -> argparse.ArgumentParser:
     _common(p, config=True)
     p.set_defaults(func=cmd_ask)
     return top
+
+
+BUDGET_HELP = """budgets are the `budgets:` list of mmoa.yaml, e.g.
+  budgets:
+    - {name: daily, amount: 25, period: day, scope: global, soft: "80%", hard: 30,
+       downgrade: next_tier, margin: 0.2, cooldown_s: 1800}
+scope: global | category:<name> | tag:<key>=<value> | provider:<name>
+period: hour | day | week | month | a duration such as 6h or 90m
+downgrade: next_tier | cheapest | chain:<name of strategies.fallback.chains>
+alerts also go to `budget_webhook: {url: ..., timeout_s: 5, retries: 5}` when set."""
+
+
+def _budget_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "budget",
+        help="budgets: status, history of alerts and downgrades, the controller loop",
+        description="The budget controller folds the log into spend, pace and a forecast per "
+        "budget; on drift it alerts and downgrades, and restores after a cool-down.",
+        epilog=BUDGET_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bsub = p.add_subparsers(dest="budget_command", required=True, metavar="ACTION")
+    b = bsub.add_parser(
+        "status", help="each budget now: spent, reserved, pace, forecast, state, downgrade"
+    )
+    b.add_argument("--at", metavar="TIME", help="as of this UTC time (default now)")
+    _common(b, config=True)
+    _reader_flags(b)
+    b.set_defaults(func=cmd_budget_status)
+    b = bsub.add_parser("history", help="alerts, downgrades and restores, oldest first")
+    b.add_argument("--since", metavar="AGE", help="window: 24h, 7d, or a date/time (UTC)")
+    _common(b)
+    _reader_flags(b)
+    b.set_defaults(func=cmd_budget_history)
+    b = bsub.add_parser(
+        "watch",
+        help="run the controller: every --interval seconds, decide, append, alert",
+        description="Embedded with --store (this process writes the file), or through a "
+        "collector with --collector URL (reads /v1/query, appends POST /v1/events).",
+    )
+    b.add_argument(
+        "--interval", type=float, default=60.0, metavar="S", help="seconds between ticks (60)"
+    )
+    b.add_argument("--once", action="store_true", help="one tick, then exit")
+    _common(b, config=True)
+    _reader_flags(b)
+    b.set_defaults(func=cmd_budget_watch)
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
@@ -554,6 +604,85 @@ def _save_images(images: Sequence[bytes], folder: Path, request_id: str) -> list
     for path, data in zip(paths, images, strict=True):
         path.write_bytes(data)
     return paths
+
+
+def _budgets(args: argparse.Namespace) -> Any:
+    from mmoa import settings
+    from router import load_config
+
+    config = load_config(settings.config_path(args.config))
+    if not config.budgets:
+        raise UserError(
+            f"{config.source} has no `budgets:`; add one, e.g. budgets: "
+            "[{name: daily, amount: 25}] (see `mmoa budget --help`)"
+        )
+    return config
+
+
+def cmd_budget_status(args: argparse.Namespace) -> int:
+    from analytics.budgets import status
+    from mmoa import render
+
+    config = _budgets(args)
+    now = parse_since(args.at) or datetime.now(UTC).replace(tzinfo=None)
+    rows = status(_source(args), config.budgets, now)
+    if args.json:
+        print(render.dumps({"at": now, "budgets": [r.as_dict() for r in rows]}))
+    else:
+        render.print_budgets(_console(), rows, now)
+    return 0
+
+
+def cmd_budget_history(args: argparse.Namespace) -> int:
+    from analytics.budgets import timeline
+    from mmoa import render
+
+    events = timeline(_source(args), parse_since(args.since))
+    if args.json:
+        print(render.dumps(events))
+    else:
+        render.print_budget_history(_console(), events)
+    return 0
+
+
+def cmd_budget_watch(args: argparse.Namespace) -> int:
+    import logging
+    import time
+
+    from mmoa import settings
+    from mmoa.budget_watch import CollectorEvents, make_watch, store_append
+
+    if args.interval <= 0:
+        raise UserError("--interval must be a positive number of seconds")
+    config = _budgets(args)
+    url = settings.collector_url(args.collector)
+    conn = None
+    append: Callable[[list[dict[str, Any]]], None]
+    if url:
+        source = _source(args)
+        append = CollectorEvents(url, settings.token(args.token))
+    else:
+        from collector import open_writer
+
+        conn = open_writer(_store(args))
+        source, append = conn.cursor(), store_append(conn)
+    out = sys.stderr if args.json else sys.stdout  # --json: stdout holds only the JSON
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=out)
+    watch = make_watch(source, append, config.budgets, config.budget_webhook)
+    try:
+        while True:
+            now = datetime.now(UTC).replace(tzinfo=None)
+            events = watch.tick(now)
+            if args.json:
+                from mmoa import render
+
+                print(render.dumps([e.row() for e in events]), flush=True)
+            if args.once:
+                return 0
+            time.sleep(args.interval)
+    finally:
+        if conn is not None:
+            conn.close()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

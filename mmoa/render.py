@@ -141,3 +141,53 @@ def print_rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]]
         t.add_row(*("NULL" if v is None else str(v) for v in row))
     console.print(t)
     console.print(f"{len(rows):,} row{'s' if len(rows) != 1 else ''}")
+
+
+def print_budgets(console: Console, rows: list[Any], now: datetime) -> None:
+    """`mmoa budget status`: one row per budget, then why each drifting one drifts."""
+    from rich.table import Table
+
+    t = Table(title=f"budgets at {now:%Y-%m-%d %H:%M} UTC")
+    for c in ("budget", "scope", "period", "spent", "reserved", "pace", "forecast (band)"):
+        t.add_column(c, justify="right" if c not in ("budget", "scope", "period") else "left")
+    t.add_column("limit soft/hard", justify="right")
+    t.add_column("state")
+    t.add_column("downgrade")
+    colour = {"ok": "green", "alert": "yellow", "downgraded": "red"}
+    for r in rows:
+        hard = usd(r.hard) if r.hard is not None else "none"
+        t.add_row(
+            r.name,
+            r.scope,
+            f"{r.period_start:%m-%d %H:%M}..{r.period_end:%m-%d %H:%M}",
+            usd(r.spent),
+            usd(r.reserved),
+            usd(r.pace),
+            f"{usd(r.forecast)} ({usd(r.forecast_low)}–{usd(r.forecast_high)})",
+            f"{usd(r.limit)} {usd(r.soft)}/{hard}",
+            f"[{colour.get(r.state, 'white')}]{r.state}[/]",
+            f"{r.downgrade} since {r.downgrade_since:%H:%M}" if r.downgrade_since else "-",
+        )
+    console.print(t)
+    for r in rows:
+        console.print(
+            f"{r.name}: rate {usd(r.rate_per_h)}/h vs pace {usd(r.pace_rate_per_h)}/h; "
+            f"forecast by {r.forecast_method}" + (f"; drift: {r.drift}" if r.drift else "")
+        )
+
+
+def print_budget_history(console: Console, events: list[dict[str, Any]]) -> None:
+    """`mmoa budget history`: alerts and policy changes, oldest first, each with its reason."""
+    if not events:
+        console.print("no budget alerts or policy changes yet")
+        return
+    style = {"budget.alert": "yellow", "budget.downgrade": "red", "budget.restore": "green"}
+    for e in events:
+        version = f" policy v{e['policy_version']}" if e.get("policy_version") else ""
+        console.print(
+            f"{e['ts']:%Y-%m-%d %H:%M} [{style.get(e['kind'], 'white')}]{e['kind']}[/]"
+            f" {e['budget']} ({e['scope']}){version}",
+            highlight=False,
+        )
+        console.print(f"    {e['reason']}", highlight=False, soft_wrap=True)
+    console.print(f"{len(events)} event{'s' if len(events) != 1 else ''}")
