@@ -1,7 +1,9 @@
 """What a hard cap costs per attempt: one reserve plus one settle, in µs.
 
-- embedded: the process's own ledger (collector/ledger.py) on a fresh DuckDB store; every
-  reserve and settle commits a budget_events row before returning.
+- embedded: the process's own ledger (collector/ledger.py) on a fresh DuckDB store; a reserve
+  returns once its budget_events rows are committed (settle rows follow on the writer thread).
+- embedded_not_durable: the same with durable=False (the demo, on virtual time): reserve rows
+  follow too; close() writes them all.
 - collector: the same through `POST /v1/budget/reserve` and `/settle` of an in-process
   collector on loopback (mmoa/ledger_client.py, one keep-alive connection per thread).
 
@@ -85,6 +87,12 @@ def main(n: int = 2000) -> None:
             ledger.settle(got, actual)
 
         out["embedded"] = {**_latency(local, n), "pairs_per_s_8_threads": _throughput(local, n)}
+        ledger.close()
+        ledger = BudgetLedger(conn, budgets, durable=False)
+        out["embedded_not_durable"] = {
+            **_latency(local, n),
+            "pairs_per_s_8_threads": _throughput(local, n),
+        }
         ledger.close()
         conn.close()
 

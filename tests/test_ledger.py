@@ -149,6 +149,20 @@ def test_outstanding_reservations_and_settled_spend_survive_a_restart(store: Pat
     conn.close()
 
 
+def test_not_durable_reservations_survive_a_clean_close(store: Path) -> None:
+    conn = open_writer(store)
+    ledger = BudgetLedger(conn, [budget("all", "1")], Clock(), durable=False)
+    for i in range(50):
+        assert isinstance(ledger.reserve(f"r{i}", "c", {}, "openai", D("0.01")), Reservation)
+    ledger.close()  # writes every queued row before it returns
+    conn.close()
+    conn = open_writer(store)
+    again = BudgetLedger(conn, [budget("all", "1")], Clock())
+    assert again.state()["all"]["reserved"] == D("0.50")
+    again.close()
+    conn.close()
+
+
 def test_a_new_period_starts_from_the_store_and_old_holds_do_not_count(store: Path) -> None:
     conn = open_writer(store)
     clock = Clock()
