@@ -327,7 +327,7 @@ def cmd_collector_serve(args: argparse.Namespace) -> int:
     from mmoa.wiring import load
 
     store = _store(args)
-    _, catalog = load(settings.config_path(args.config))
+    config, catalog = load(settings.config_path(args.config))
     conn = open_writer(store)  # migrate and record the catalog before serving
     write_catalog(conn, catalog)
     conn.close()
@@ -343,6 +343,7 @@ def cmd_collector_serve(args: argparse.Namespace) -> int:
             token=settings.token(args.token),
             pricer=make_pricer(catalog),
             parquet_dir=Path(args.parquet_dir) if args.parquet_dir else None,
+            budgets=config.budgets,  # hard caps: routers reserve here (/v1/budget/reserve)
         )
     )
     return 0
