@@ -1,5 +1,7 @@
 """Analytics: read-only queries over the store, through the views and macros in sql/."""
 
+from analytics import dashboard
+from analytics.dashboard import Filters
 from analytics.errors import AnalyticsError, StoreUnavailable, WriteRefused
 from analytics.reader import CollectorReader, Reader, Source, rows_of
 from analytics.report import GROUPINGS, Report, build, hourly, savings, unpriced_note
@@ -8,6 +10,7 @@ from analytics.store import open_reader, query
 __all__ = [
     "GROUPINGS",
     "CollectorReader",
+    "Filters",
     "Reader",
     "Source",
     "rows_of",
@@ -16,6 +19,7 @@ __all__ = [
     "StoreUnavailable",
     "WriteRefused",
     "build",
+    "dashboard",
     "hourly",
     "open_reader",
     "query",

@@ -48,7 +48,7 @@ def _breakdown(spans: list) -> dict[str, float]:  # type: ignore[type-arg]
     """Where the time goes: Python mapping to Arrow vs DuckDB's idempotent insert."""
     from collector.exporter import _without_gc, insert_table
     from collector.rows import to_table
-    from collector.store import open_writer
+    from collector.store import open_writer, transaction
 
     batch = 65536
     convert = insert = 0.0
@@ -59,7 +59,8 @@ def _breakdown(spans: list) -> dict[str, float]:  # type: ignore[type-arg]
             table = _without_gc(to_table, spans[i : i + batch])  # as export() does
             convert += time.perf_counter() - t
             t = time.perf_counter()
-            insert_table(conn, table)
+            with transaction(conn):
+                insert_table(conn, table)
             insert += time.perf_counter() - t
         conn.close()
     n = len(spans)

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from collector.rows import TYPED, to_table
-from collector.store import open_writer
+from collector.store import open_writer, transaction
 
 log = logging.getLogger("mmoa.collector")
 
@@ -64,13 +64,53 @@ INSERT_SQL = (
 )
 
 
+# What the rollups (sql/migrations/004_rollups.sql) read of each stored span.
+_ROLLUP_COLUMNS = (
+    "name, start_time, duration_ms, status_code, error_type, operation, provider, "
+    "request_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+    "reasoning_tokens, cost_usd, category, complexity, strategy, route_model, route_status, "
+    "attempts, baseline_cost_usd, cache_hit, escalations, agreement, simulated, tags"
+)
+_EVER = "'-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP"
+
+
+def rollup_statements(src: str) -> tuple[str, ...]:
+    """The inserts that add the rollups of every span in table `src` (the migration's backfill
+    runs these over `spans`; the writer over the batch it just stored)."""
+    return (
+        f"INSERT INTO rollup_requests SELECT * FROM rollup_request_rows('{src}', {_EVER})",
+        f"INSERT INTO rollup_calls SELECT * FROM rollup_call_rows('{src}', {_EVER})",
+        f"INSERT INTO rollup_latency SELECT * FROM rollup_latency_rows('{src}', {_EVER})",
+        f"INSERT OR IGNORE INTO rollup_tagsets SELECT * FROM rollup_tagset_rows('{src}')",
+        "INSERT OR IGNORE INTO rollup_model_providers "
+        f"SELECT * FROM rollup_model_provider_rows('{src}')",
+        f"INSERT OR IGNORE INTO rollup_dims SELECT * FROM rollup_dim_rows('{src}')",
+    )
+
+
+_ROLLUP_SQL = rollup_statements("added_spans")
+
+
 def insert_table(conn: duckdb.DuckDBPyConnection, batch: object) -> None:
-    """Append one Arrow batch (collector.rows.SCHEMA) in one transaction."""
+    """Append one Arrow batch (collector.rows.SCHEMA) and add its rollups.
+
+    Only the spans this insert stored (RETURNING skips those already there) feed the rollups,
+    so a span delivered twice is stored and counted once. Run it inside a transaction (the
+    exporter and the collector's writer do) so spans and rollups commit together.
+    """
     conn.register("batch", batch)
     try:
-        conn.execute(INSERT_SQL)
+        added = conn.sql(f"{INSERT_SQL} RETURNING {_ROLLUP_COLUMNS}").to_arrow_table()
     finally:
         conn.unregister("batch")
+    if not added.num_rows:
+        return
+    conn.register("added_spans", added)
+    try:
+        for sql in _ROLLUP_SQL:
+            conn.execute(sql)
+    finally:
+        conn.unregister("added_spans")
 
 
 def _without_gc(
@@ -104,7 +144,7 @@ class DuckDBSpanExporter(SpanExporter):
             return SpanExportResult.SUCCESS
         try:
             table = _without_gc(to_table, spans)
-            with self._lock:
+            with self._lock, transaction(self.conn):
                 insert_table(self.conn, table)
         except Exception:  # an exporter must never raise into the SDK
             self.failed += len(spans)

@@ -64,17 +64,22 @@ def test_migration_from_empty_creates_the_sql_surface(store: Path) -> None:
         "spend_by_day_model",
         "unpriced_models",
         "savings_by_strategy",
+        "rollup_requests",
+        "rollup_calls",
+        "rollup_latency",
+        "rollup_tagsets",
     } <= names
     assert conn.execute("SELECT version, name FROM schema_migrations ORDER BY 1").fetchall() == [
         (1, "001_spans.sql"),
         (2, "002_image_models.sql"),
         (3, "003_strategies.sql"),
+        (4, "004_rollups.sql"),
         (5, "005_budget_events.sql"),
     ]
     assert migrate(conn) == []  # a second run applies nothing
     conn.close()
     conn = open_writer(store)  # reopening is idempotent too
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (4,)
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (5,)
     conn.close()
 
 
