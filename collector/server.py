@@ -11,6 +11,8 @@ through here while the service owns the file.
   stored once (`insert_table` ignores a known (trace_id, span_id)), so a client may always retry.
 - `POST /v1/query`: `{"sql": "...", "params": [...]}` -> `{"columns", "types", "rows"}`,
   one read-only SELECT (see `_check_read_only` for the three fences).
+- `POST /v1/budget/reserve`, `POST /v1/budget/settle`: hard-cap reservations, when the config
+  has budgets with a `hard` limit (collector/budget_api.py; the ledger is collector/ledger.py).
 - `POST /v1/events`: a JSON list of budget events, alert deliveries or feedback
   (collector/events.py), stored in one transaction and acknowledged after the commit
   (`{"stored": N}`: how many were new; a duplicate event id is stored once).
@@ -41,6 +43,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -50,10 +53,12 @@ from urllib.parse import urlsplit
 import duckdb
 import pyarrow as pa
 
-from collector import otlp
+from catalog.budgets import BudgetSpec
+from collector import budget_api, otlp
 from collector.errors import StoreLocked
 from collector.events import BadEvent, append_events, events_from_json
 from collector.exporter import insert_table
+from collector.ledger import BudgetLedger, Clock, utc_now
 from collector.store import open_writer, transaction
 
 log = logging.getLogger("mmoa.collector.server")
@@ -90,6 +95,9 @@ class ServerConfig:
     parquet_dir: Path | None = None
     query_timeout_s: float = 60.0  # a /v1/query running longer is interrupted (400)
     query_max_rows: int = 100_000  # rows returned at most; the answer says "truncated"
+    # budgets with a `hard` limit make this collector the single authority for reservations
+    budgets: tuple[BudgetSpec, ...] = ()
+    ledger_clock: Clock = utc_now
 
 
 class QueryRejected(ValueError):
@@ -181,6 +189,7 @@ class Collector:
         self._http_thread: threading.Thread | None = None
         self._stopped = False
         self._held: Path | None = None
+        self.ledger: BudgetLedger | None = None
         self._events_lock = threading.Lock()  # one events transaction at a time
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -211,6 +220,9 @@ class Collector:
             conn.execute("SET enable_external_access = false")
             conn.execute("SET lock_configuration = true")
             readers = conn.cursor()
+            if any(b.hard is not None for b in self.config.budgets):
+                # folded from the log before the first request: reservations survive restarts
+                self.ledger = BudgetLedger(conn, self.config.budgets, self.config.ledger_clock)
             httpd = _HTTPServer((self.config.host, self.config.port), self)
         except BaseException:
             conn.close()
@@ -252,6 +264,8 @@ class Collector:
                 self._cond.wait(0.1)
         assert self._readers is not None
         self._readers.close()
+        if self.ledger is not None:
+            self.ledger.close()
         try:
             self._conn.execute("CHECKPOINT")
         finally:
@@ -430,6 +444,17 @@ class Collector:
         }
         return _Reply(200, json.dumps(payload, allow_nan=False).encode(), _JSON)
 
+    def budget(self, path: str, body: bytes) -> _Reply:
+        """A reserve or settle request (collector/budget_api.py)."""
+        handle = budget_api.reserve if path == budget_api.RESERVE_PATH else budget_api.settle
+        with self._cond:
+            if self._closing:
+                return _text(503, "collector is shutting down", **{"Retry-After": "1"})
+        status, doc = handle(self.ledger, body)
+        if isinstance(doc, str):
+            return _text(status, doc)
+        return _Reply(status, json.dumps(doc).encode(), _JSON)
+
     def events(self, body: bytes) -> _Reply:
         """Store a list of events in one transaction; the reply for one POST /v1/events."""
         try:
@@ -604,6 +629,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "mmoa-collector"
+    # headers and body go out in two writes: with Nagle on, the body waits for the client's
+    # delayed ACK (40 ms per answer on Linux), which small answers (reservations) cannot afford
+    disable_nagle_algorithm = True
     timeout = 60  # an idle keep-alive connection is closed after this many seconds
     server: _HTTPServer
 
@@ -630,6 +658,7 @@ class _Handler(BaseHTTPRequestHandler):
         handlers: dict[str, Callable[[bytes], _Reply]] = {
             TRACES_PATH: self._export,
             QUERY_PATH: self.collector.query,
+            **{p: partial(self.collector.budget, p) for p in budget_api.PATHS},
             EVENTS_PATH: self.collector.events,
         }
         handler = handlers.get(path)

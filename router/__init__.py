@@ -2,11 +2,13 @@
 
 from router.config import RouterConfig, load_config, parse_config
 from router.errors import AllAttemptsFailed, ConfigError, ProviderError, RouterError
+from router.policy import HardCapExceeded
 from router.router import Result, Router
 
 __all__ = [
     "AllAttemptsFailed",
     "ConfigError",
+    "HardCapExceeded",
     "ProviderError",
     "Result",
     "Router",

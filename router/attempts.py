@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -16,6 +16,7 @@ from catalog import ModelSpec, Usage, cost, images_cost
 from router.config import RouterConfig
 from router.errors import ProviderError
 from router.faults import NS, CircuitBreaker, RateLimiter
+from router.policy import Hold, Ledger
 from router.providers.base import Call, Completion, Provider, ProviderFor
 
 Invoke = Callable[[Provider, Call], Completion]  # how one attempt calls its provider
@@ -104,6 +105,12 @@ class Request:
     skipped: list[str] = field(default_factory=list)
     # part of a streamed answer already reached the caller: no other model may answer now
     stopped: bool = False
+    request_id: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    # the capable model with the smallest worst case: where a hard cap sends an attempt
+    cheapest: Callable[[int], ModelSpec | None] | None = None
+    capped: str | None = None  # the budget whose hard cap refused an attempt, if one did
+    notes: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, r: AttemptRecord) -> None:
@@ -118,6 +125,11 @@ class Request:
     def next_attempt(self) -> int:
         with self._lock:
             return len(self.records)
+
+    def note(self, what: str) -> None:
+        with self._lock:
+            if what not in self.notes:
+                self.notes.append(what)
 
 
 def call_cost(model: ModelSpec, done: Completion) -> Decimal | None:
@@ -137,8 +149,10 @@ class Attempter:
         clock: Callable[[], int],
         sleep: Callable[[float], None],
         seed: int,
+        ledger: Ledger | None = None,
     ) -> None:
         self.config = config
+        self.ledger = ledger
         self.provider_for = provider_for
         self.clock = clock
         self.sleep = sleep
@@ -163,12 +177,12 @@ class Attempter:
         t: int,
         role: str = "answer",
         call: Call | None = None,
-    ) -> tuple[int, Completion | None]:
-        """One model with its retries; returns (time after it, the completion or None)."""
-        provider = self.provider_for(model)
-        if provider is None:
+    ) -> tuple[int, Completion | None, ModelSpec]:
+        """One model with its retries; (time after it, the completion or None, the model
+        called: another, cheaper one when a hard cap sent the attempt there)."""
+        if self.provider_for(model) is None:
             req.skip(f"{model.name} (no provider)")
-            return t, None
+            return t, None, model
         retry = self.config.retry
         for n in range(retry.max_retries + 1):
             t = max(t, self.clock())
@@ -178,30 +192,68 @@ class Attempter:
             remaining = (req.budget.deadline_ns - t) / NS
             if remaining <= 0:
                 req.skip(f"{model.name} (deadline reached)")
-                return t, None
+                return t, None, model
             base = call or req.template
-            max_tokens = base.max_tokens
-            worst = worst_case_cost(model, req.prompt_bytes, max_tokens, req.images)
-            if not req.budget.reserve(worst):
-                cap = _cap(req.budget.max_cost)
-                req.skip(
-                    f"{model.name} (max_cost ${cap}: worst case ${_fmt(worst)} would exceed it)"
-                )
-                return t, None
+            held = self._reserve(req, model, base.max_tokens)
+            if held is None:
+                return t, None, model
+            model, worst, hold = held
+            provider = self.provider_for(model)
+            assert provider is not None  # _reserve only substitutes reachable models
             attempt = replace(
                 base,
                 model=model,
                 attempt=req.next_attempt(),
                 timeout_s=min(self.config.call_timeout_s, remaining),
             )
-            t, done, again = self._call(req, provider, attempt, t, worst, role)
+            try:
+                t, done, again = self._call(req, provider, attempt, t, worst, role)
+            except BaseException:
+                self._settle(hold, None)  # unknown outcome: the worst case stays spent
+                raise
+            self._settle(hold, call_cost(model, done) if done is not None else Decimal(0))
             if done is not None or not again:
-                return t, done
+                return t, done, model
             delay = retry.delay_s(n, again[1], self._rng)
             if n == retry.max_retries or t + int(delay * NS) >= req.budget.deadline_ns:
-                return t, None
+                return t, None, model
             t = self._pause(t, delay)
-        return t, None
+        return t, None, model
+
+    def _reserve(
+        self, req: Request, model: ModelSpec, max_tokens: int, last_resort: bool = False
+    ) -> tuple[ModelSpec, Decimal | None, Hold | None] | None:
+        """Reserve one attempt's worst case: against the request's max_cost, then against
+        every hard-capped budget in scope (the ledger). A budget that refuses sends the
+        attempt to the cheapest capable model, once; None (said in req.skipped) if nothing fits.
+        """
+        worst = worst_case_cost(model, req.prompt_bytes, max_tokens, req.images)
+        if not req.budget.reserve(worst):
+            cap = _cap(req.budget.max_cost)
+            req.skip(f"{model.name} (max_cost ${cap}: worst case ${_fmt(worst)} would exceed it)")
+            return None
+        if self.ledger is None:
+            return model, worst, None
+        if worst is None:
+            req.skip(f"{model.name} (unpriced: its worst case cannot be held against a hard cap)")
+            return None
+        got = self.ledger.reserve(
+            req.request_id, req.template.category, req.tags, model.otel_provider, worst
+        )
+        if isinstance(got, Hold):
+            return model, worst, got
+        req.budget.settle(worst, Decimal(0))
+        req.capped = got
+        cheaper = None if last_resort or req.cheapest is None else req.cheapest(max_tokens)
+        if cheaper is None or cheaper.name == model.name:
+            req.skip(f"{model.name} (hard cap of budget {got}: worst case ${_fmt(worst)})")
+            return None
+        req.note(f"hard cap of budget {got}: {model.name} downgraded to {cheaper.name}")
+        return self._reserve(req, cheaper, max_tokens, last_resort=True)
+
+    def _settle(self, hold: Hold | None, actual: Decimal | None) -> None:
+        if hold is not None and self.ledger is not None:
+            self.ledger.settle(hold, actual)
 
     def _call(
         self,

@@ -21,6 +21,7 @@ from router.attempts import Attempter, AttemptRecord, Budget, Invoke, Request
 from router.cache import CacheKey, ResponseCache, make_key
 from router.classifier import IMAGE_CATEGORY, Classification, classify, estimate_tokens
 from router.config import STRATEGIES, RouterConfig
+from router.downgrade import Downgrader
 from router.errors import (
     AllAttemptsFailed,
     BadRequest,
@@ -29,6 +30,7 @@ from router.errors import (
     ProviderError,
 )
 from router.faults import NS
+from router.policy import HardCapExceeded, Ledger, Policy, PolicySource, StaticPolicy
 from router.providers.base import Call, Completion, Provider, ProviderFor
 from router.roles import Role, check_overrides, models_for_role, overrides_from_env, parse_roles
 from router.runnables import Cascade, Chain, Ensemble, Outcome, Runnable, Single, Verify
@@ -169,7 +171,11 @@ class Router:
         sleep: Callable[[float], None] = time.sleep,
         seed: int = 0,
         env: Mapping[str, str] | None = None,
+        policy: PolicySource | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
+        """policy: the budget downgrades in force (read once per request; default: none).
+        ledger: hard-cap reservations, one per attempt (default: no hard caps)."""
         self.catalog = catalog
         self.config = config
         self.provider_for = provider_for
@@ -178,7 +184,10 @@ class Router:
         self.baseline = self._check_models()
         self.strategy = Cheapest(catalog)
         self._seq = itertools.count()
-        self.attempter = Attempter(config, provider_for, clock, sleep, seed)
+        self.attempter = Attempter(config, provider_for, clock, sleep, seed, ledger)
+        self.policy: PolicySource = policy or StaticPolicy()
+        self.ledger = ledger
+        self.downgrader = Downgrader(catalog, config.strategies.chains, provider_for)
         self.roles: dict[str, Role] = parse_roles(config.roles or None, config.source)
         self.overrides = overrides_from_env(
             os.environ if env is None else env, roles=self.roles, categories=config.categories
@@ -292,16 +301,26 @@ class Router:
             category = "creative_content"  # an image request, but no image models configured
         n_in = estimate_tokens(prompt)
         out_cap = opts.max_tokens or DEFAULT_MAX_TOKENS
-        choice = self._choose(category, cls.complexity, opts, n_in, out_cap)
+        policy = self.policy.current()
+        choice, downgraded = self._policed(
+            policy,
+            self._choose(category, cls.complexity, opts, n_in, out_cap),
+            category,
+            opts,
+            n_in,
+            out_cap,
+        )
         image = choice.candidates[0].kind == "image"
         if image:
             invoke = _images_invoke(opts.images)
             strategy = "cheapest"  # image models are tried in chain order
         cache_key = self._cache_key(prompt, strategy, category, opts, image)
+        # started now, so the request id is known to the reservations its attempts make
+        span = self.tracer.start_span(telemetry.ROUTE_SPAN, start_time=start_ns)
         if cache_key is not None and self.cache is not None:
             hit = self.cache.get(cache_key)
             if hit is not None:
-                return self._cache_hit(hit, category, cls, strategy, opts, start_ns)
+                return self._cache_hit(hit, category, cls, strategy, opts, span, policy)
         deadline_s = self.config.deadline_s
         if opts.max_latency_s is not None:
             deadline_s = min(deadline_s, opts.max_latency_s)
@@ -314,8 +333,14 @@ class Router:
             tokens=n_in + out_cap,
             prompt_bytes=len(prompt.encode()),
             images=opts.images,
+            request_id=_request_id(span),
+            tags=opts.tags or {},
         )
-        runnable = self._runnable(strategy, choice, n_in, out_cap)
+        if self.ledger is not None:
+            req.cheapest = self._last_resort(
+                choice.candidates[0].kind, n_in, min(out_cap, self._expected(category)), req
+            )
+        runnable = self._runnable(strategy, choice, n_in, out_cap, downgraded)
         outcome = runnable.run(self.attempter, req, start_ns)
         if (
             cache_key is not None
@@ -324,13 +349,17 @@ class Router:
             and outcome.model
         ):
             self.cache.put(cache_key, _Cached(outcome.completion, outcome.model))
-        return self._finish(req, outcome, choice, category, cls, strategy, opts, start_ns)
+        return self._finish(req, outcome, choice, category, cls, strategy, opts, span, policy)
+
+    def _forced(self, opts: Options, category: str) -> str | None:
+        """The model the caller or a MODEL_OVERRIDE_* variable forces, if any."""
+        return opts.model or self.overrides.get(opts.role or "") or self.overrides.get(category)
 
     def _choose(
         self, category: str, complexity: str, opts: Options, n_in: int, out_cap: int
     ) -> Choice:
         policy = self.config.categories[category]
-        forced = opts.model or self.overrides.get(opts.role or "") or self.overrides.get(category)
+        forced = self._forced(opts, category)
         if forced is not None:
             how = (
                 "the caller"
@@ -359,11 +388,52 @@ class Router:
             policy, complexity, n_in, min(out_cap, policy.expected_output_tokens)
         )
 
-    def _runnable(self, strategy: str, choice: Choice, n_in: int, out_cap: int) -> Runnable:
+    def _policed(
+        self,
+        policy: Policy,
+        choice: Choice,
+        category: str,
+        opts: Options,
+        n_in: int,
+        out_cap: int,
+    ) -> tuple[Choice, bool]:
+        """The choice under the budget policy: downgraded when a downgrade covers the request.
+
+        A model forced by the caller or MODEL_OVERRIDE_* is left alone (hard caps still hold).
+        """
+        if not policy.downgrades or self._forced(opts, category) is not None:
+            return choice, False
+        primary = choice.candidates[0]
+        d = policy.downgrade_for(category, opts.tags or {}, primary.otel_provider)
+        if d is None:
+            return choice, False
+        out = min(out_cap, self._expected(category))
+        return self.downgrader.apply(d, choice, n_in, out), True
+
+    def _expected(self, category: str) -> int:
+        return self.config.categories[category].expected_output_tokens
+
+    def _last_resort(
+        self, kind: str, n_in: int, out: int, req: Request
+    ) -> Callable[[int], ModelSpec | None]:
+        """Where a hard cap sends an attempt: the capable model with the smallest worst case."""
+
+        def cheapest(max_tokens: int) -> ModelSpec | None:
+            return self.downgrader.cheapest_worst_case(
+                kind, n_in, out, req.prompt_bytes, max_tokens, req.images
+            )
+
+        return cheapest
+
+    def _runnable(
+        self, strategy: str, choice: Choice, n_in: int, out_cap: int, downgraded: bool = False
+    ) -> Runnable:
         s = self.config.strategies
         singles: list[Runnable] = [Single(m) for m in choice.candidates]
         if strategy == "fallback":
-            chain = s.chains.get(s.chain) if s.chain and len(choice.candidates) > 1 else None
+            # a downgraded choice is already the chain the budget asked for
+            usable = s.chain and len(choice.candidates) > 1 and not downgraded
+            chain = s.chains.get(s.chain) if usable and s.chain else None
             if chain:
                 models = [self.catalog.get(n) for n in chain]
                 singles = [Single(m) for m in models if fits(m, n_in, out_cap)] or singles
@@ -405,10 +475,12 @@ class Router:
         cls: Classification,
         strategy: str,
         opts: Options,
-        start_ns: int,
+        span: trace.Span,
+        policy: Policy,
     ) -> Result:
         records = sorted(req.records, key=lambda r: (r.start_ns, r.attempt))
-        reason = choice.reason + (f"; skipped {', '.join(req.skipped)}" if req.skipped else "")
+        reason = choice.reason + "".join(f"; {n}" for n in req.notes)
+        reason += f"; skipped {', '.join(req.skipped)}" if req.skipped else ""
         if out.escalations:
             reason += f"; escalated {out.escalations}x to {out.model.name if out.model else '?'}"
         done = out.completion
@@ -424,8 +496,15 @@ class Router:
             baseline_cost=self._baseline_cost(out.model, done) if done and out.model else None,
             escalations=out.escalations,
             agreement=out.agreement,
+            policy_version=policy.version,
         )
-        request_id = self._trace(decision, records, start_ns, opts.tags or {})
+        request_id = self._trace(span, decision, records, opts.tags or {})
+        if (done is None or out.model is None) and req.capped is not None:
+            raise HardCapExceeded(
+                req.capped,
+                f"budget {req.capped!r}: its hard cap leaves no room for this request, not even "
+                f"on the cheapest capable model (request {request_id}: {reason})",
+            )
         if done is None or out.model is None:
             tried = [(r.model.name, r.error_message or "") for r in records]
             raise AllAttemptsFailed(request_id, tried + [(s, "skipped") for s in req.skipped])
@@ -454,6 +533,7 @@ class Router:
         escalations: int = 0,
         agreement: float | None = None,
         cache_hit: bool = False,
+        policy_version: int = 0,
     ) -> Decision:
         return Decision(
             category=category,
@@ -466,7 +546,7 @@ class Router:
             reason=reason,
             attempts=len(records),
             status="ok" if model else "error",
-            policy_version=0,
+            policy_version=policy_version,
             baseline_model=self._baseline(model or choice.candidates[0]).name,
             usage=sum((r.usage for r in records), Usage()),
             cost=Decimal(0) if cache_hit else add_costs([r.cost for r in records]),
@@ -486,7 +566,8 @@ class Router:
         cls: Classification,
         strategy: str,
         opts: Options,
-        start_ns: int,
+        span: trace.Span,
+        policy: Policy,
     ) -> Result:
         """A cached answer: a decision span with cost 0; its baseline counts as saving."""
         choice = Choice((hit.model,), f"cache hit: answer of {hit.model.name}")
@@ -501,9 +582,10 @@ class Router:
             records=[],
             baseline_cost=self._baseline_cost(hit.model, hit.completion),
             cache_hit=True,
+            policy_version=policy.version,
         )
         decision = replace(decision, simulated=hit.completion.simulated)
-        request_id = self._trace(decision, [], start_ns, opts.tags or {})
+        request_id = self._trace(span, decision, [], opts.tags or {})
         return Result(
             request_id,
             hit.completion.text,
@@ -516,16 +598,16 @@ class Router:
 
     def _trace(
         self,
+        span: trace.Span,
         decision: Decision,
         records: list[AttemptRecord],
-        start_ns: int,
         tags: Mapping[str, str],
     ) -> str:
-        """Emit the decision span and one child span per attempt; return the request id."""
+        """End the decision span, with one child span per attempt; return the request id."""
         tag_attrs = telemetry.tag_attributes(tags)
+        start_ns = getattr(span, "start_time", None) or self.clock()
         end_ns = records[-1].end_ns if records else start_ns
-        span = self.tracer.start_span(telemetry.ROUTE_SPAN, start_time=start_ns)
-        request_id = format(span.get_span_context().span_id, "016x")
+        request_id = _request_id(span)
         span.set_attributes(telemetry.decision_attributes(decision, request_id, tag_attrs))
         ctx = trace.set_span_in_context(span)
         for r in records:
@@ -543,6 +625,10 @@ class Router:
             span.set_status(trace.Status(trace.StatusCode.ERROR, "all attempts failed"))
         span.end(end_time=end_ns)
         return request_id
+
+
+def _request_id(span: trace.Span) -> str:
+    return format(span.get_span_context().span_id, "016x")
 
 
 def _options(given: Mapping[str, object]) -> Options:

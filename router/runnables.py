@@ -52,8 +52,8 @@ class Single:
     def run(self, att: Attempter, req: Request, t: int) -> Outcome:
         if not att.usable(req, self.model, t):
             return Outcome(None, None, t)
-        t, done = att.try_model(req, self.model, t)
-        return Outcome(done, self.model if done else None, t)
+        t, done, used = att.try_model(req, self.model, t)
+        return Outcome(done, used if done else None, t)
 
 
 @dataclass
@@ -142,11 +142,11 @@ class Ensemble:
             f"{req.template.prompt}\n\n{drafts}"
         )
         call = replace(req.template, prompt=prompt, purpose="synthesize")
-        t, done = att.try_model(req, self.synthesizer, t, role="synthesizer", call=call)
+        t, done, used = att.try_model(req, self.synthesizer, t, role="synthesizer", call=call)
         if done is None:  # the synthesizer failed: fall back to the vote
             first = answered[0]
             return Outcome(first.completion, first.model, t, agreement=agreement)
-        return Outcome(done, self.synthesizer, t, agreement=agreement)
+        return Outcome(done, used, t, agreement=agreement)
 
 
 VERIFY_PROMPT = (
@@ -183,7 +183,7 @@ class Verify:
                 max_tokens=64,
                 purpose="verify",
             )
-            t, verdict = att.try_model(req, self.verifier, t, role="verifier", call=check)
+            t, verdict, _ = att.try_model(req, self.verifier, t, role="verifier", call=check)
             passed = verdict is not None and bool(_PASS.match(verdict.text))
             if passed or verdict is None or i == len(self.generators) - 1:
                 # no verdict (verifier down) keeps the answer rather than paying for escalation
