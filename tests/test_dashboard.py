@@ -565,38 +565,69 @@ def test_budgets_page_without_budgets(demo: Path, monkeypatch: pytest.MonkeyPatc
     ]
 
 
+def route_at(store: Path, at: datetime, usage: Usage, tags: dict[str, str]) -> None:
+    """One scripted request at time `at` (naive UTC)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from collector import DuckDBSpanExporter
+    from router import Router
+    from tests.fakes import CATALOG, ScriptedProvider, config
+
+    ns = int(at.replace(tzinfo=UTC).timestamp()) * 1_000_000_000
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(DuckDBSpanExporter(store)))
+    provider = ScriptedProvider({"cheap": [usage]})
+    router = Router(
+        CATALOG, config(), lambda s: provider, tracer=tp.get_tracer("t"), clock=lambda: ns
+    )
+    router.complete("What is the capital of France?", tags=tags, model="cheap")
+    tp.shutdown()
+
+
 def test_budget_status_from_the_config(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    store = tmp_path / "store.duckdb"
+    store.write_bytes(demo.read_bytes())
+    # the page's "now": ten minutes after the demo's last request (budget status is per minute)
+    now = (one(store, "SELECT max(ts) FROM requests") + timedelta(minutes=10)).replace(
+        second=0, microsecond=0
+    )
+    monkeypatch.setattr("dashboard.budget_banner.now_minute", lambda: now)
+    usage = Usage(1_000, 500, cache_read_tokens=200)  # $0.000285 on "cheap"
+    route_at(store, now - timedelta(minutes=5), usage, {"team": "search"})
     config = tmp_path / "mmoa.yaml"
     config.write_text(
         "budgets:\n"
         "  - {name: everything, amount: 1000, period: month, scope: global}\n"
-        "  - {name: search, amount: 0.01, period: day, scope: 'tag:team=search'}\n"
+        "  - {name: search, amount: 0.0002, period: day, scope: 'tag:team=search'}\n"
     )
-    app = page(monkeypatch, "budgets", "--store", str(demo), "--config", str(config))
+    app = page(monkeypatch, "budgets", "--store", str(store), "--config", str(config))
     rows = {r["budget"]: r for r in table(app)}
-    now = datetime.now(UTC).replace(tzinfo=None)
-    month, day = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0), now.date()
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     everything = one(
-        demo, "SELECT sum(cost_usd) FROM calls WHERE ts >= ? AND cost_usd IS NOT NULL", [month]
+        store, "SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE ts >= ? AND ts < ?", [month, now]
     )
     search = one(
-        demo,
-        "SELECT sum(cost_usd) FROM calls WHERE ts >= ? AND tags['team'] = 'search'",
-        [datetime.combine(day, datetime.min.time())],
+        store,
+        "SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE ts >= ? AND ts < ? "
+        "AND tags['team'] = 'search'",
+        [day, now],
     )
+    assert search >= Decimal("0.000285")  # at least the request just routed
     assert (rows["everything"]["spent"], rows["everything"]["limit"]) == (
         usd(everything),
         "$1,000.00",
     )
-    assert (rows["search"]["spent"], rows["search"]["limit"]) == (usd(search), "$0.01")
+    assert (rows["search"]["spent"], rows["search"]["limit"]) == (usd(search), "$0.0002")
     assert rows["search"]["scope"] == "tag:team=search"
     # over its limit: the Overview says so on top
     app = page(monkeypatch, "overview", app=app)
     banners = [w.value for w in app.warning]
     assert [b.split(":")[0] for b in banners] == ["Budget **search** (tag"]
-    assert f"spent {usd(search)} of $0.01" in banners[0]
+    assert f"spent {usd(search)} of $0.0002" in banners[0]
 
 
 def test_budgets_timeline(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
