@@ -19,9 +19,17 @@ def now_minute() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
 
 
+def as_of(ctx: Context) -> datetime:
+    """When budget status is taken: now, or the end of the time range picked in the sidebar
+    (to see a past day as the controller saw it), to the minute."""
+    now = now_minute()
+    until = ctx.filters.until
+    return now if until is None or until >= now else until.replace(second=0, microsecond=0)
+
+
 def status(ctx: Context) -> list[dict[str, Any]]:
-    """Each configured budget's figures and state now (empty without `budgets:`)."""
-    rows: list[dict[str, Any]] = reads.read(ctx, budget_view.status_rows, ctx.config, now_minute())
+    """Each configured budget's figures and state (see as_of); empty without `budgets:`."""
+    rows: list[dict[str, Any]] = reads.read(ctx, budget_view.status_rows, ctx.config, as_of(ctx))
     return rows
 
 

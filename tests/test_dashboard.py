@@ -623,6 +623,21 @@ def test_budget_status_from_the_config(
     )
     assert (rows["search"]["spent"], rows["search"]["limit"]) == (usd(search), "$0.0002")
     assert rows["search"]["scope"] == "tag:team=search"
+    # the end of the sidebar's time range moves the status back in time
+    until = one(store, "SELECT date_trunc('hour', max(ts)) FROM requests") - timedelta(hours=6)
+    full_range = app.slider(key="f_time").value
+    app.slider(key="f_time").set_value((full_range[0], until)).run()
+    then = {r["budget"]: r["spent"] for r in table(app)}
+    assert then["everything"] == usd(
+        one(
+            store,
+            "SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE ts >= ? AND ts < ?",
+            [until.replace(day=1, hour=0), until],
+        )
+    )
+    assert then["everything"] != rows["everything"]["spent"]
+    assert any(f"As of {until:%Y-%m-%d %H:%M} UTC" in c.value for c in app.caption)
+    app.slider(key="f_time").set_value(full_range)
     # over its limit: the Overview says so on top
     app = page(monkeypatch, "overview", app=app)
     banners = [w.value for w in app.warning]

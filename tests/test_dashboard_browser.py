@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.browser import Chromium
 from tests.cli_runner import clean_env, run_mmoa
@@ -80,12 +81,13 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     assert out.returncode == 0, out.stderr
     add_budget_events(store)
+    shipped = yaml.safe_load((REPO / "mmoa" / "mmoa.yaml").read_text())
+    shipped["budgets"] = [  # instead of the shipped ones: one far under, one over its limit
+        {"name": "everything", "amount": 100, "period": "month", "scope": "global"},
+        {"name": "search-daily", "amount": 0.05, "period": "day", "scope": "tag:team=search"},
+    ]
     config = folder / "mmoa.yaml"
-    config.write_text(  # the shipped config plus budgets
-        (REPO / "mmoa" / "mmoa.yaml").read_text() + "\nbudgets:\n"
-        "  - {name: everything, amount: 100, period: month, scope: global}\n"
-        "  - {name: search-daily, amount: 0.05, period: day, scope: 'tag:team=search'}\n"
-    )
+    config.write_text(yaml.safe_dump(shipped))
     port = free_port()
     proc = subprocess.Popen(
         [
