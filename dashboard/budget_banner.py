@@ -3,7 +3,7 @@ banner on top of the Overview for alerts and downgrades in force."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import streamlit as st
@@ -20,11 +20,16 @@ def now_minute() -> datetime:
 
 
 def as_of(ctx: Context) -> datetime:
-    """When budget status is taken: now, or the end of the time range picked in the sidebar
-    (to see a past day as the controller saw it), to the minute."""
+    """When budget status is taken, to the minute: the last minute of the data shown, that is
+    of the time range picked in the sidebar, else of the latest data (about now on a live
+    store; a demo's day ends earlier), and never later than now."""
+    end = ctx.filters.until
+    if end is None and ctx.options.get("last_ts") is not None:
+        end = ctx.options["last_ts"].replace(second=0, microsecond=0) + timedelta(minutes=1)
     now = now_minute()
-    until = ctx.filters.until
-    return now if until is None or until >= now else until.replace(second=0, microsecond=0)
+    if end is None:
+        return now
+    return min(now, end.replace(second=0, microsecond=0) - timedelta(minutes=1))
 
 
 def status(ctx: Context) -> list[dict[str, Any]]:

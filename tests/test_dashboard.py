@@ -597,6 +597,9 @@ def test_budget_status_from_the_config(
     monkeypatch.setattr("dashboard.budget_banner.now_minute", lambda: now)
     usage = Usage(1_000, 500, cache_read_tokens=200)  # $0.000285 on "cheap"
     route_at(store, now - timedelta(minutes=5), usage, {"team": "search"})
+    # status is taken at the last minute of the data shown: here, the minute of this one
+    route_at(store, now - timedelta(minutes=1), usage, {"team": "other"})
+    at = now - timedelta(minutes=1)
     config = tmp_path / "mmoa.yaml"
     config.write_text(
         "budgets:\n"
@@ -605,16 +608,16 @@ def test_budget_status_from_the_config(
     )
     app = page(monkeypatch, "budgets", "--store", str(store), "--config", str(config))
     rows = {r["budget"]: r for r in table(app)}
-    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    month = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
     everything = one(
-        store, "SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE ts >= ? AND ts < ?", [month, now]
+        store, "SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE ts >= ? AND ts < ?", [month, at]
     )
     search = one(
         store,
         "SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE ts >= ? AND ts < ? "
         "AND tags['team'] = 'search'",
-        [day, now],
+        [day, at],
     )
     assert search >= Decimal("0.000285")  # at least the request just routed
     assert (rows["everything"]["spent"], rows["everything"]["limit"]) == (
@@ -628,15 +631,16 @@ def test_budget_status_from_the_config(
     full_range = app.slider(key="f_time").value
     app.slider(key="f_time").set_value((full_range[0], until)).run()
     then = {r["budget"]: r["spent"] for r in table(app)}
+    before = until - timedelta(minutes=1)  # the last minute of the range
     assert then["everything"] == usd(
         one(
             store,
             "SELECT coalesce(sum(cost_usd), 0) FROM calls WHERE ts >= ? AND ts < ?",
-            [until.replace(day=1, hour=0), until],
+            [before.replace(day=1, hour=0, minute=0), before],
         )
     )
     assert then["everything"] != rows["everything"]["spent"]
-    assert any(f"As of {until:%Y-%m-%d %H:%M} UTC" in c.value for c in app.caption)
+    assert any(f"As of {before:%Y-%m-%d %H:%M} UTC" in c.value for c in app.caption)
     app.slider(key="f_time").set_value(full_range)
     # over its limit: the Overview says so on top
     app = page(monkeypatch, "overview", app=app)

@@ -88,10 +88,10 @@ def draw_status(ctx: Context, events: list[dict[str, Any]]) -> None:
                 st.caption(f"**{r['name']}**: {r['drift']}")
         at = budget_banner.as_of(ctx)
         st.caption(
-            f"As of {at:%Y-%m-%d %H:%M} UTC (now, or the end of the time range in the sidebar), "
-            "for each budget of the config: spent in its period so far, the pace (where spend "
-            "should be by then to end on the limit), the forecast for the whole period and its "
-            f"band. Budgets from {ctx.config}."
+            f"As of {at:%Y-%m-%d %H:%M} UTC (the end of the data shown: the latest, or the end "
+            "of the time range picked in the sidebar), for each budget of the config: spent in "
+            "its period so far, the pace (where spend should be by then to end on the limit), "
+            f"the forecast for the whole period and its band. Budgets from {ctx.config}."
         )
     elif events:
         figures = latest_figures(events)
