@@ -38,13 +38,14 @@ def nominal_seconds(spec: BudgetSpec) -> float:
 
 def rate_window_s(spec: BudgetSpec) -> float:
     """The recent window whose spend rate is compared with pace: 1/96 of the period (15 min of
-    a day), at least 5 minutes, at most an hour."""
-    return min(3600.0, max(300.0, nominal_seconds(spec) / 96))
+    a day) in whole minutes, at least 5 minutes, at most an hour."""
+    return 60.0 * round(min(3600.0, max(300.0, nominal_seconds(spec) / 96)) / 60)
 
 
 def lookback_s(spec: BudgetSpec) -> float:
-    """How far back the per-minute spend must reach: the rate window and the cool-down."""
-    return max(rate_window_s(spec), spec.cooldown_s)
+    """How far back the per-minute spend must reach: the rate window and the cool-down, in
+    whole minutes."""
+    return 60.0 * math.ceil(max(rate_window_s(spec), spec.cooldown_s) / 60)
 
 
 # --------------------------------------------------------------------------------- inputs

@@ -13,7 +13,7 @@ import yaml
 from collector import open_writer
 from mmoa import settings
 from tests.cli_runner import run_mmoa
-from tests.test_budget_controller import _SQL, CENT, CODING, DAY
+from tests.test_budget_controller import CENT, CODING, DAY, Store
 
 AT = "2026-11-28T14:05"
 
@@ -30,13 +30,10 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     config.write_text(yaml.safe_dump(raw), encoding="utf-8")
     store = tmp_path / "s.duckdb"
     conn = open_writer(store)
+    spans = Store(conn)
     for m in range(14 * 60 + 5):  # on pace (a cent a minute), then ten times that
-        t, rid = DAY + timedelta(minutes=m), f"r{m}"
-        cost = CENT if m < 14 * 60 else CENT * 10
-        conn.execute(_SQL, [rid, "d", "mmoa.route", "INTERNAL", t, t, rid, None, None, CODING,
-                            cost])  # fmt: skip
-        conn.execute(_SQL, [rid, "c", "chat m", "CLIENT", t, t, rid, "chat", "openai", None,
-                            cost])  # fmt: skip
+        spans.spend(DAY + timedelta(minutes=m), CENT if m < 14 * 60 else CENT * 10)
+    spans.flush()
     conn.close()
     return store, config
 
