@@ -131,7 +131,9 @@ def observe(
     _, rows = rows_of(source, _MINUTES_SQL, params)
     spent = sum((Decimal(r[2]) for r in rows if r[1] and r[2] is not None), Decimal(0))
     minutes = {r[0]: Decimal(r[2]) for r in rows if r[0] is not None and r[2] is not None}
-    _, reserved = rows_of(source, _RESERVED_SQL, {"budget": spec.name, "start": _p(start)})
+    reserved: list[Any] = [(0,)]  # only hard-capped budgets reserve (collector/ledger.py)
+    if spec.hard is not None:
+        _, reserved = rows_of(source, _RESERVED_SQL, {"budget": spec.name, "start": _p(start)})
     return Observation(
         now=now,
         start=start,
