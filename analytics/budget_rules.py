@@ -546,8 +546,8 @@ def _restore(
         f"{usd(a.pace)}); the downgrade {cut_text} ({minutes} before/after it), so without it "
         f"the last {minutes} would have run at {usd(_money(restored / hours))}/h vs pace rate "
         f"{usd(a.pace_rate_per_h)}/h (margin {spec.margin:.0%}) and the day would end near "
-        f"{usd(_money(forecast))}, within the budget {usd(spec.amount)}; lift the downgrade to "
-        f"{down.get('to_chain')}"
+        f"{usd(_money(forecast))}, within the budget {usd(spec.amount)}; lift the downgrade "
+        f"({down.get('to_chain')})"
     )
     return _event(
         spec, obs, a, "budget.restore", (state.downgrades,), reason, spec.amount,

@@ -31,7 +31,7 @@ from analytics.budget_rules import (
     shape_of,
 )
 from analytics.reader import Source, rows_of
-from catalog.budgets import BudgetSpec
+from catalog.budgets import BudgetSpec, Scope
 
 Append = Callable[[list[dict[str, Any]]], None]
 
@@ -241,6 +241,59 @@ def timeline(source: Source, since: datetime | None = None) -> list[dict[str, An
     log order, from `since` (inclusive) on."""
     events, _ = read_decisions(source)
     return [e for e in events if since is None or e["ts"] >= since]
+
+
+_RATE_SQL = """
+SELECT coalesce(sum(cost_usd), 0), max(minute)
+FROM budget_spend_minutes($kind, $value, $since::TIMESTAMP, $until::TIMESTAMP)
+"""
+_LAST_SQL = "SELECT max(minute) FROM rollup_calls"
+
+
+def _rate(source: Source, scope: Scope, since: datetime, until: datetime) -> Decimal | None:
+    """Spend per hour in `scope` over [since, until); None for an empty window."""
+    hours = Decimal((until - since).total_seconds()) / 3600
+    if hours <= 0:
+        return None
+    params = {"kind": scope.kind, "value": scope.value, "since": _p(since), "until": _p(until)}
+    _, rows = rows_of(source, _RATE_SQL, params)
+    return (Decimal(rows[0][0]) / hours).quantize(Decimal("1e-10"))
+
+
+def downgrade_effects(source: Source, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Each downgrade with the spend rate of its scope in the hour before it, while it was in
+    force (until its restore, or the last data), and in the hour after its restore."""
+    events = timeline(source, since)
+    _, last_rows = rows_of(source, _LAST_SQL)
+    last = last_rows[0][0] if last_rows and last_rows[0][0] else None
+    out = []
+    for i, e in enumerate(events):
+        if e["kind"] != "budget.downgrade":
+            continue
+        scope, at = Scope.parse(e["scope"]), e["ts"]
+        restore = next(
+            (
+                r
+                for r in events[i + 1 :]
+                if r["kind"] == "budget.restore" and r["budget"] == e["budget"]
+            ),
+            None,
+        )
+        end = restore["ts"] if restore else (last + timedelta(minutes=1) if last else at)
+        hour = timedelta(hours=1)
+        out.append(
+            {
+                "budget": e["budget"],
+                "scope": e["scope"],
+                "downgraded_at": at,
+                "to_chain": e["to_chain"],
+                "restored_at": restore["ts"] if restore else None,
+                "rate_before_usd_per_h": _rate(source, scope, at - hour, at),
+                "rate_during_usd_per_h": _rate(source, scope, at, end),
+                "rate_after_usd_per_h": _rate(source, scope, end, end + hour) if restore else None,
+            }
+        )
+    return out
 
 
 # ------------------------------------------------------------------------------ controller
