@@ -105,3 +105,23 @@ def test_help_teaches() -> None:
     out = mmoa("budget", "--help").stdout
     assert "scope: global | category:<name>" in out and "budget_webhook" in out
     assert "--interval" in mmoa("budget", "watch", "--help").stdout
+
+
+def test_watch_through_a_collector(files: tuple[Path, Path]) -> None:
+    """Service mode: reads through /v1/query, appends with POST /v1/events (token)."""
+    from collector.server import Collector, ServerConfig
+
+    store, config = files
+    with Collector(ServerConfig(store=store, port=0, token="t0k")) as served:
+        common = ["--collector", served.url, "--token", "t0k", "--config", str(config)]
+        out = mmoa("budget", "watch", "--once", "--json", "--at", AT, *common).stdout
+        assert [e["kind"] for e in json.loads(out)] == ["budget.alert", "budget.downgrade"]
+        (b,) = json.loads(mmoa("budget", "status", "--json", "--at", AT, *common).stdout)["budgets"]
+        assert (b["state"], b["downgrade"], b["spent"]) == (
+            "downgraded",
+            "cheapest",
+            "8.9000000000",
+        )
+        denied = run_mmoa(["budget", "watch", "--once", "--at", AT, "--collector", served.url,
+                           "--config", str(config)])  # fmt: skip
+        assert denied.returncode == 2 and "HTTP 401" in denied.stderr

@@ -340,3 +340,20 @@ def test_decide_is_pure_and_ids_are_content_based() -> None:
     assert decide(SPEC, BudgetState(), o, Shape()) == first
     state = fold_state(ControllerState(), (e.row() for e in first))
     assert decide(SPEC, state.of("coding"), o, Shape()) == []  # already downgraded, alerted
+
+
+def test_incremental_spend_equals_a_full_read() -> None:
+    from analytics.budgets import observe, sealed_of
+
+    month = BudgetSpec("month", Decimal(500), period="month", cooldown_s=600)
+    store = Store()
+    for m in range(3 * 24 * 60):
+        store.spend(DAY + timedelta(minutes=m), CENT * (1 + m % 7))
+    store.flush()
+    sealed = None
+    for m in range(0, 3 * 24 * 60, 97):
+        now = DAY + timedelta(minutes=m)
+        fast = observe(store.conn, month, now, {}, sealed=sealed)
+        assert fast == observe(store.conn, month, now, {})
+        sealed = sealed_of(month, fast)
+    assert fast.spent == sum(CENT * (1 + i % 7) for i in range(m))
