@@ -286,6 +286,13 @@ def test_a_request_no_model_can_fit_is_refused_naming_the_budget() -> None:
     assert info.value.budget == "team-search"
     assert str(info.value).startswith("budget 'team-search': its hard cap leaves no room")
     assert provider.calls == [] and ledger.settled == {}
+    # each candidate asked once; the cheapest capable model (eco) asked once, not per candidate
+    assert [a[2] for a in ledger.asked] == [
+        _worst("prem"),
+        _worst("eco"),
+        _worst("baseline"),
+        _worst("prem2"),
+    ]
     attrs = route_attrs(memory)  # the refusal is traced like any failed request
     assert attrs["mmoa.route.status"] == "error"
 
