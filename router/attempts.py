@@ -109,7 +109,7 @@ class Request:
     tags: Mapping[str, str] = field(default_factory=dict)
     # the capable model with the smallest worst case: where a hard cap sends an attempt
     cheapest: Callable[[int], ModelSpec | None] | None = None
-    capped: str | None = None  # the budget whose hard cap refused an attempt, if one did
+    capped: str | None = None  # the budget whose hard cap refused the last attempt asked
     # (model, max_tokens) -> the budget that refused it: a request asks the ledger once
     refused: dict[tuple[str, int], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -247,10 +247,10 @@ class Attempter:
                 req.request_id, req.template.category, req.tags, model.otel_provider, worst
             )
             if isinstance(held, Hold):
+                req.capped = None  # the cap let this attempt through: not what stopped the request
                 return model, worst, held
             req.budget.settle(worst, Decimal(0))
             got = req.refused[(model.name, max_tokens)] = held
-        req.capped = got
         cheaper = None if last_resort or req.cheapest is None else req.cheapest(max_tokens)
         if (
             cheaper is None
@@ -258,6 +258,7 @@ class Attempter:
             or not self.breaker.allows(cheaper.name, self.clock())
         ):
             req.skip(f"{model.name} (hard cap of budget {got}: worst case ${_fmt(worst)})")
+            req.capped = got
             return None
         req.note(f"hard cap of budget {got}: {model.name} downgraded to {cheaper.name}")
         return self._reserve(req, cheaper, max_tokens, last_resort=True)
