@@ -63,6 +63,9 @@ class Observation:
     minutes: Mapping[datetime, Decimal] = field(default_factory=dict)
     # spend per hour of the HISTORY_DAYS whole days before now's day; empty hours left out
     history: Mapping[datetime, Decimal] = field(default_factory=dict)
+    # with a downgrade in force: spend in the rate window just before it and just after it
+    # (None until the window after it is over): how much the downgrade cut the rate
+    downgrade_effect: tuple[Decimal, Decimal] | None = None
 
     def spend_between(self, a: datetime, b: datetime) -> Decimal:
         """Spend in [a, b) from the per-minute figures (both inside the lookback)."""
@@ -497,33 +500,61 @@ def decide(
             )
         )  # fmt: skip
     elif state.downgrade is not None:
-        since = state.downgrade.get("ts")
-        held = (obs.now - since).total_seconds() if isinstance(since, datetime) else math.inf
-        calm = (
-            held >= spec.cooldown_s
-            and a.drift is None
-            and a.forecast <= spec.amount
-            and under_pace_for(spec, obs, shape, spec.cooldown_s)
-        )
-        if calm:
-            reason = (
-                f"{_head(spec, obs)} back under pace at {obs.now:%H:%M}: spend stayed at or "
-                f"under pace for the {spec.cooldown_s / 60:g} min cool-down (spent "
-                f"{usd(a.spent)}, pace {usd(a.pace)}, last {a.window_s / 60:g} min at "
-                f"{usd(a.rate_per_h)}/h vs pace rate {usd(a.pace_rate_per_h)}/h), forecast "
-                f"{usd(a.forecast)} within the budget {usd(spec.amount)}; lift the downgrade to "
-                f"{state.downgrade.get('to_chain')}"
-            )
-            events.append(
-                _event(
-                    spec, obs, a, "budget.restore", (state.downgrades,), reason, spec.amount,
-                    {"downgrade_event_id": state.downgrade.get("event_id"),
-                     "cooldown_s": spec.cooldown_s},
-                    from_chain=state.downgrade.get("to_chain"),
-                    to_chain=state.downgrade.get("from_chain") or "configured",
-                )
-            )  # fmt: skip
+        restore = _restore(spec, state, obs, shape, a)
+        if restore is not None:
+            events.append(restore)
     return [replace(e, simulated=simulated) for e in events]
+
+
+def _restore(
+    spec: BudgetSpec, state: BudgetState, obs: Observation, shape: Shape, a: Assessment
+) -> BudgetEvent | None:
+    """The restore, if spend stayed under pace for the cool-down AND lifting the downgrade
+    would not be drift again at once: the recent rate scaled back up by the cut the downgrade
+    made (rate window before it / after it) must be within pace and margin, and the forecast
+    at that rate within the budget. Otherwise the downgrade stays (hysteresis)."""
+    down = state.downgrade
+    assert down is not None
+    since = down.get("ts")
+    held = (obs.now - since).total_seconds() if isinstance(since, datetime) else math.inf
+    if (
+        held < spec.cooldown_s
+        or a.drift is not None
+        or obs.downgrade_effect is None
+        or not under_pace_for(spec, obs, shape, spec.cooldown_s)
+    ):
+        return None
+    w = timedelta(seconds=a.window_s)
+    before, after = (float(x) for x in obs.downgrade_effect)
+    recent = float(obs.spend_between(obs.now - w, obs.now))
+    cut = max(1.0, before / after) if after > 0 else None
+    restored = recent * cut if cut is not None else before  # no spend since: the rate before
+    total = shape.expected(obs.start, obs.end) or Shape().expected(obs.start, obs.end)
+    pace_w = float(spec.amount) * shape.expected(obs.now - w, obs.now) / total
+    in_window = shape.expected(obs.now - w, obs.now)
+    level = restored / in_window if in_window > 0 else 0.0
+    forecast = float(a.spent) + level * shape.expected(obs.now, obs.end)
+    if restored > pace_w * (1 + spec.margin) or forecast > float(spec.amount):
+        return None
+    hours = a.window_s / 3600
+    minutes = f"{a.window_s / 60:g} min"
+    cut_text = f"cut the rate {cut:.1f}x" if cut is not None else "left no spend to measure"
+    reason = (
+        f"{_head(spec, obs)} back under pace at {obs.now:%H:%M}: spend stayed at or under pace "
+        f"for the {spec.cooldown_s / 60:g} min cool-down (spent {usd(a.spent)}, pace "
+        f"{usd(a.pace)}); the downgrade {cut_text} ({minutes} before/after it), so without it "
+        f"the last {minutes} would have run at {usd(_money(restored / hours))}/h vs pace rate "
+        f"{usd(a.pace_rate_per_h)}/h (margin {spec.margin:.0%}) and the day would end near "
+        f"{usd(_money(forecast))}, within the budget {usd(spec.amount)}; lift the downgrade to "
+        f"{down.get('to_chain')}"
+    )
+    return _event(
+        spec, obs, a, "budget.restore", (state.downgrades,), reason, spec.amount,
+        {"downgrade_event_id": down.get("event_id"), "cooldown_s": spec.cooldown_s,
+         "downgrade_cut": cut, "restored_rate_usd_per_h": str(_money(restored / hours)),
+         "restored_forecast_usd": str(_money(forecast))},
+        from_chain=down.get("to_chain"), to_chain=down.get("from_chain") or "configured",
+    )  # fmt: skip
 
 
 def event_order(e: BudgetEvent | Mapping[str, Any]) -> tuple[Any, ...]:

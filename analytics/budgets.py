@@ -27,6 +27,7 @@ from analytics.budget_rules import (
     decide_all,
     fold_state,
     lookback_s,
+    rate_window_s,
     shape_of,
 )
 from analytics.reader import Source, rows_of
@@ -88,11 +89,33 @@ def read_history(source: Source, spec: BudgetSpec, now: datetime) -> dict[dateti
     return {row[0]: Decimal(row[1]) for row in rows if row[1] is not None}
 
 
+_EFFECT_SQL = """
+SELECT coalesce(sum(cost_usd) FILTER (WHERE minute < $at::TIMESTAMP), 0),
+       coalesce(sum(cost_usd) FILTER (WHERE minute >= $at::TIMESTAMP), 0)
+FROM budget_spend_minutes($kind, $value, $at::TIMESTAMP - to_seconds($w),
+                          $at::TIMESTAMP + to_seconds($w))
+"""
+
+
+def read_effect(
+    source: Source, spec: BudgetSpec, at: datetime, now: datetime
+) -> tuple[Decimal, Decimal] | None:
+    """Spend in the rate window before and after a downgrade made `at` (None until the window
+    after it is over)."""
+    w = rate_window_s(spec)
+    if now < at + timedelta(seconds=w):
+        return None
+    params = {"kind": spec.scope.kind, "value": spec.scope.value, "at": _p(at), "w": w}
+    _, rows = rows_of(source, _EFFECT_SQL, params)
+    return Decimal(rows[0][0]), Decimal(rows[0][1])
+
+
 def observe(
     source: Source,
     spec: BudgetSpec,
     now: datetime,
     history: Mapping[datetime, Decimal] | None = None,
+    downgraded_at: datetime | None = None,
 ) -> Observation:
     """Everything the decision needs about one budget at `now` (floored to the minute)."""
     now = minute_floor(now)
@@ -117,6 +140,9 @@ def observe(
         reserved=Decimal(reserved[0][0] or 0),
         minutes=minutes,
         history=read_history(source, spec, now) if history is None else history,
+        downgrade_effect=None
+        if downgraded_at is None
+        else read_effect(source, spec, downgraded_at, now),
     )
 
 
@@ -253,7 +279,10 @@ class Controller:
             self._history = {k: v for k, v in self._history.items() if k[1] == now.date()}
             self._history[key] = (history, shape_of(history))
         history, shape = self._history[key]
-        return observe(self.source, spec, now, history), shape
+        down = self.state.of(spec.name).downgrade
+        at = down.get("ts") if down else None
+        at = at if isinstance(at, datetime) else None
+        return observe(self.source, spec, now, history, at), shape
 
     def tick(self, now: datetime) -> list[BudgetEvent]:
         """One pass over every budget at `now`; returns the events appended."""

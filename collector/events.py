@@ -80,7 +80,7 @@ class BadEvent(CollectorError, ValueError):
     """An event that cannot be stored as given; the message names it and the fix."""
 
 
-def _table_of(kind: object) -> str:
+def _table_of(index: int, kind: object) -> str:
     if kind in BUDGET_KINDS:
         return "budget"
     if kind == DELIVERY_KIND:
@@ -88,7 +88,7 @@ def _table_of(kind: object) -> str:
     if kind == FEEDBACK_KIND:
         return "feedback"
     raise BadEvent(
-        f"unknown kind {kind!r}: use one of "
+        f"event {index}: unknown kind {kind!r}: use one of "
         + ", ".join((*BUDGET_KINDS, DELIVERY_KIND, FEEDBACK_KIND))
     )
 
@@ -121,7 +121,7 @@ def _value(where: str, column: str, value: Any) -> Any:
 def _row(index: int, event: object) -> tuple[str, tuple[Any, ...]]:
     if not isinstance(event, Mapping):
         raise BadEvent(f"event {index}: must be an object, got {type(event).__name__}")
-    table = _table_of(event.get("kind"))
+    table = _table_of(index, event.get("kind"))
     where = f"event {index} ({event.get('kind')} {event.get('event_id')!r})"
     missing = [c for c in _REQUIRED[table] if event.get(c) in (None, "") and c != "budget"]
     if table == "budget" and not isinstance(event.get("budget"), str):

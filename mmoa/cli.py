@@ -236,6 +236,9 @@ def _budget_parser(sub: Any) -> None:
         "--interval", type=float, default=60.0, metavar="S", help="seconds between ticks (60)"
     )
     b.add_argument("--once", action="store_true", help="one tick, then exit")
+    b.add_argument(
+        "--at", metavar="TIME", help="with --once: decide as of this UTC time (default now)"
+    )
     _common(b, config=True)
     _reader_flags(b)
     b.set_defaults(func=cmd_budget_watch)
@@ -654,6 +657,8 @@ def cmd_budget_watch(args: argparse.Namespace) -> int:
 
     if args.interval <= 0:
         raise UserError("--interval must be a positive number of seconds")
+    if args.at and not args.once:
+        raise UserError("--at needs --once (a running watch decides as of now)")
     config = _budgets(args)
     url = settings.collector_url(args.collector)
     conn = None
@@ -671,7 +676,7 @@ def cmd_budget_watch(args: argparse.Namespace) -> int:
     watch = make_watch(source, append, config.budgets, config.budget_webhook)
     try:
         while True:
-            now = datetime.now(UTC).replace(tzinfo=None)
+            now = parse_since(args.at) or datetime.now(UTC).replace(tzinfo=None)
             events = watch.tick(now)
             if args.json:
                 from mmoa import render

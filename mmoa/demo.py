@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from router import AllAttemptsFailed
+
+if TYPE_CHECKING:
+    from analytics.budget_rules import BudgetEvent
+    from mmoa.wiring import Wired
+
+# The budget controller runs beside the router every this many virtual seconds.
+TICK_S = 300
+_DAY_NS = 86_400 * 10**9
 
 
 @dataclass(frozen=True)
@@ -15,6 +25,8 @@ class DemoRun:
     failed: int
     seconds: float
     store: Path
+    budget_events: list[BudgetEvent] = field(default_factory=list)
+    ticks: int = 0
 
 
 class VirtualClock:
@@ -59,19 +71,68 @@ def demo_strategy(index: int) -> str | None:
     return next((name for position, name in STRATEGY_MIX if position == slot), None)
 
 
+class BudgetLoop:
+    """The budget controller in-process, on the virtual clock: at every TICK_S boundary the
+    spans so far are flushed, the controller decides, and the router's policy is re-read."""
+
+    def __init__(self, wired: Wired, every_s: int = TICK_S) -> None:
+        from collector import DuckDBSpanExporter
+        from mmoa.budget_watch import make_watch, store_append
+
+        assert isinstance(wired.exporter, DuckDBSpanExporter)
+        conn = wired.exporter.conn
+        self.wired = wired
+        self.every_ns = every_s * 10**9
+        self.events: list[BudgetEvent] = []
+        self.ticks = 0
+        self.next_ns: int | None = None
+        self.watch = make_watch(
+            conn.cursor(),
+            store_append(conn.cursor()),
+            wired.config.budgets,
+            simulated=True,
+            on_events=self.events.extend,
+        )
+
+    def until(self, ts_ns: int) -> None:
+        """Tick at every boundary up to `ts_ns`."""
+        if self.next_ns is None:
+            self.next_ns = (ts_ns // self.every_ns + 1) * self.every_ns
+        while self.next_ns <= ts_ns:
+            self.wired.flush()
+            now = datetime.fromtimestamp(self.next_ns / 1e9, UTC).replace(tzinfo=None)
+            if self.watch.tick(now):
+                refresh = getattr(self.wired.policy, "refresh", None)
+                if refresh is not None:
+                    refresh()  # the router obeys from its next request
+            self.ticks += 1
+            self.next_ns += self.every_ns
+
+
+def day_end_ns(now_ns: int | None = None) -> int:
+    """The simulated day is the last whole UTC day: it ends at today's midnight, so a daily
+    budget's period is exactly the simulated day."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    return now_ns // _DAY_NS * _DAY_NS
+
+
 def run(requests: int, store: Path, config_file: Path, seed: int, progress: bool) -> DemoRun:
-    """Generate the workload, route it, flush every span to the store."""
+    """Generate the workload, route it (the budget controller ticking beside the router when
+    the config has budgets), flush every span to the store."""
     from mmoa.wiring import wire
     from mmoa.workload import generate
 
     clock = VirtualClock()
     started = time.perf_counter()
-    end_ns = time.time_ns()
+    end_ns = day_end_ns()
     items = generate(requests, seed=seed, end_ns=end_ns)
-    wired = wire(config_file, store, clock=clock, virtual_time=True)
+    wired = wire(config_file, store, clock=clock, virtual_time=True, policy_every_s=TICK_S)
+    loop = BudgetLoop(wired) if wired.config.budgets else None
     failed = 0
     try:
         for item in _progress(items, progress):
+            if loop is not None:
+                loop.until(item.ts_ns)
             clock.now_ns = item.ts_ns
             try:
                 wired.router.complete(
@@ -84,10 +145,20 @@ def run(requests: int, store: Path, config_file: Path, seed: int, progress: bool
                 failed += 1
             if item.index % 50_000 == 49_999:
                 wired.flush()  # keep the span queue well under its bound
+        if loop is not None:
+            clock.now_ns = end_ns
+            loop.until(end_ns)
         wired.flush()
     finally:
         wired.close()
-    return DemoRun(requests, failed, time.perf_counter() - started, store)
+    return DemoRun(
+        requests,
+        failed,
+        time.perf_counter() - started,
+        store,
+        loop.events if loop else [],
+        loop.ticks if loop else 0,
+    )
 
 
 def _progress(items: list, show: bool):  # type: ignore[no-untyped-def, type-arg]

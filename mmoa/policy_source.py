@@ -8,14 +8,20 @@ append-only, so it remembers its row position) and folds them onto the policy it
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 
+import duckdb
+
 from analytics.budget_rules import POLICY_KINDS
 from analytics.budgets import read_decisions
+from analytics.errors import AnalyticsError
 from analytics.reader import Source
 from router.policy import Policy, fold_policy
+
+log = logging.getLogger("mmoa.budget")
 
 
 class LogPolicySource:
@@ -52,7 +58,15 @@ class LogPolicySource:
         return self._policy
 
     def _refresh(self) -> None:
-        events, self._seen = read_decisions(self.source, self._seen)
+        self._next = self.clock() + self.every_s
+        try:
+            events, self._seen = read_decisions(self.source, self._seen)
+        except (AnalyticsError, duckdb.Error) as exc:
+            # the router keeps going on the policy it has; the next refresh tries again
+            log.warning(
+                "budget policy not refreshed (%s); keeping version %d", exc, self._policy.version
+            )
+            return
         self.reads += 1
         self._policy = fold_policy((e for e in events if e["kind"] in POLICY_KINDS), self._policy)
         self._next = self.clock() + self.every_s

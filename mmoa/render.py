@@ -144,35 +144,36 @@ def print_rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]]
 
 
 def print_budgets(console: Console, rows: list[Any], now: datetime) -> None:
-    """`mmoa budget status`: one row per budget, then why each drifting one drifts."""
+    """`mmoa budget status`: one row per budget, then each budget's period, band and rates."""
     from rich.table import Table
 
     t = Table(title=f"budgets at {now:%Y-%m-%d %H:%M} UTC")
-    for c in ("budget", "scope", "period", "spent", "reserved", "pace", "forecast (band)"):
-        t.add_column(c, justify="right" if c not in ("budget", "scope", "period") else "left")
-    t.add_column("limit soft/hard", justify="right")
+    for c in ("budget", "scope", "spent", "reserved", "pace", "forecast", "limit"):
+        t.add_column(c, justify="left" if c in ("budget", "scope") else "right")
     t.add_column("state")
     t.add_column("downgrade")
     colour = {"ok": "green", "alert": "yellow", "downgraded": "red"}
     for r in rows:
-        hard = usd(r.hard) if r.hard is not None else "none"
         t.add_row(
             r.name,
             r.scope,
-            f"{r.period_start:%m-%d %H:%M}..{r.period_end:%m-%d %H:%M}",
             usd(r.spent),
             usd(r.reserved),
             usd(r.pace),
-            f"{usd(r.forecast)} ({usd(r.forecast_low)}–{usd(r.forecast_high)})",
-            f"{usd(r.limit)} {usd(r.soft)}/{hard}",
+            usd(r.forecast),
+            usd(r.limit),
             f"[{colour.get(r.state, 'white')}]{r.state}[/]",
             f"{r.downgrade} since {r.downgrade_since:%H:%M}" if r.downgrade_since else "-",
         )
     console.print(t)
     for r in rows:
+        hard = usd(r.hard) if r.hard is not None else "none"
         console.print(
-            f"{r.name}: rate {usd(r.rate_per_h)}/h vs pace {usd(r.pace_rate_per_h)}/h; "
-            f"forecast by {r.forecast_method}" + (f"; drift: {r.drift}" if r.drift else "")
+            f"{r.name}: {r.period} {r.period_start:%m-%d %H:%M}..{r.period_end:%m-%d %H:%M}; "
+            f"forecast {usd(r.forecast)} ({usd(r.forecast_low)}–{usd(r.forecast_high)}) by "
+            f"{r.forecast_method}; soft {usd(r.soft)}, hard {hard}; rate {usd(r.rate_per_h)}/h "
+            f"vs pace {usd(r.pace_rate_per_h)}/h" + (f"; drift: {r.drift}" if r.drift else ""),
+            highlight=False,
         )
 
 

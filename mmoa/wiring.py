@@ -39,6 +39,7 @@ class Wired:
     exporter: SpanExporter
     notes: tuple[str, ...] = ()  # providers skipped, and why
     ledger: EmbeddedLedger | RemoteLedger | None = None  # hard caps, when budgets have them
+    policy: PolicySource | None = None  # the downgrades in force, read from budget_events
 
     def flush(self) -> None:
         """Block until every span ended so far is in the store."""
@@ -66,6 +67,7 @@ def wire(
     otlp_endpoint: str | None = None,
     token: str | None = None,
     policy: PolicySource | None = None,
+    policy_every_s: float | None = None,
 ) -> Wired:
     """Everything `mmoa ask` and `mmoa demo` need, with spans going to `store`.
 
@@ -73,7 +75,8 @@ def wire(
     otlp_endpoint: a collector's URL (`mmoa collector serve`) to send spans to instead of
     writing the store in this process; it also holds the hard-cap reservations then.
     token: the collector's token (default $MMOA_TOKEN).
-    policy: the budget downgrades the router obeys (default: none).
+    policy: the budget downgrades the router obeys (default: with `budgets:` in the config,
+    folded from budget_events, re-read every `policy_every_s` seconds of `clock`).
     """
     config, catalog = load(config_file)
     selection = providers.select(provider, config, catalog)
@@ -97,6 +100,9 @@ def wire(
             ledger = EmbeddedLedger(inner)
     if capped and otlp_endpoint:
         ledger = RemoteLedger(otlp_endpoint, token=token or settings.token())
+    if policy is None and config.budgets:
+        every = POLICY_REFRESH_S if policy_every_s is None else policy_every_s
+        policy = _log_policy(exporter, otlp_endpoint, token, clock, every)
     tp = TracerProvider(resource=Resource.create({"service.name": "mmoa"}))
     tp.add_span_processor(
         BatchSpanProcessor(
@@ -117,7 +123,31 @@ def wire(
         ledger=ledger,
         policy=policy,
     )
-    return Wired(router, catalog, config, tp, exporter, selection.notes, ledger)
+    return Wired(router, catalog, config, tp, exporter, selection.notes, ledger, policy)
+
+
+# How often (seconds of the router's clock) the router re-reads the policy from budget_events.
+POLICY_REFRESH_S = 5.0
+
+
+def _log_policy(
+    exporter: SpanExporter,
+    otlp_endpoint: str | None,
+    token: str | None,
+    clock: Clock,
+    every_s: float,
+) -> PolicySource:
+    """The policy folded from the log: the store this process writes, or the collector's."""
+    from analytics.reader import CollectorReader, Source
+    from mmoa.policy_source import LogPolicySource
+
+    source: Source
+    if otlp_endpoint:
+        source = CollectorReader(otlp_endpoint, token=token or settings.token(), timeout_s=5.0)
+    else:
+        assert isinstance(exporter, DuckDBSpanExporter)
+        source = exporter.conn.cursor()  # its own connection: the exporter writes on another thread
+    return LogPolicySource(source, every_s=every_s, clock=lambda: clock() / 1e9)
 
 
 def _utc_clock(clock: Clock) -> Callable[[], datetime]:
