@@ -629,7 +629,7 @@ def test_a_store_from_before_the_rollups_is_backfilled(
     conn.register("batch", to_table(spans))
     conn.execute(INSERT_SQL)
     conn.close()
-    assert migrate_store(old) == ["004_rollups.sql"]
+    assert migrate_store(old) == ["004_rollups.sql", "005_budget_events.sql"]
     assert rollups(old) == rollups(live)
     reader = analytics.open_reader(old)
     try:
