@@ -38,13 +38,14 @@ def nominal_seconds(spec: BudgetSpec) -> float:
 
 def rate_window_s(spec: BudgetSpec) -> float:
     """The recent window whose spend rate is compared with pace: 1/96 of the period (15 min of
-    a day), at least 5 minutes, at most an hour."""
-    return min(3600.0, max(300.0, nominal_seconds(spec) / 96))
+    a day) in whole minutes, at least 5 minutes, at most an hour."""
+    return 60.0 * round(min(3600.0, max(300.0, nominal_seconds(spec) / 96)) / 60)
 
 
 def lookback_s(spec: BudgetSpec) -> float:
-    """How far back the per-minute spend must reach: the rate window and the cool-down."""
-    return max(rate_window_s(spec), spec.cooldown_s)
+    """How far back the per-minute spend must reach: the rate window and the cool-down, in
+    whole minutes."""
+    return 60.0 * math.ceil(max(rate_window_s(spec), spec.cooldown_s) / 60)
 
 
 # --------------------------------------------------------------------------------- inputs
@@ -545,8 +546,8 @@ def _restore(
         f"{usd(a.pace)}); the downgrade {cut_text} ({minutes} before/after it), so without it "
         f"the last {minutes} would have run at {usd(_money(restored / hours))}/h vs pace rate "
         f"{usd(a.pace_rate_per_h)}/h (margin {spec.margin:.0%}) and the day would end near "
-        f"{usd(_money(forecast))}, within the budget {usd(spec.amount)}; lift the downgrade to "
-        f"{down.get('to_chain')}"
+        f"{usd(_money(forecast))}, within the budget {usd(spec.amount)}; lift the downgrade "
+        f"({down.get('to_chain')})"
     )
     return _event(
         spec, obs, a, "budget.restore", (state.downgrades,), reason, spec.amount,

@@ -31,7 +31,7 @@ from analytics.budget_rules import (
     shape_of,
 )
 from analytics.reader import Source, rows_of
-from catalog.budgets import BudgetSpec
+from catalog.budgets import BudgetSpec, Scope
 
 Append = Callable[[list[dict[str, Any]]], None]
 
@@ -43,6 +43,8 @@ FROM budget_spend_minutes($kind, $value, least($start::TIMESTAMP, $lookback::TIM
                           $now::TIMESTAMP)
 GROUP BY ALL
 """
+# Spend folded so far: (up to this minute, spend in [period start, it)).
+Sealed = tuple[datetime, Decimal]
 _HISTORY_SQL = """
 SELECT date_trunc('hour', minute) AS hour, sum(cost_usd) AS cost_usd
 FROM budget_spend_minutes($kind, $value, $since::TIMESTAMP, $until::TIMESTAMP)
@@ -116,22 +118,32 @@ def observe(
     now: datetime,
     history: Mapping[datetime, Decimal] | None = None,
     downgraded_at: datetime | None = None,
+    sealed: Sealed | None = None,
 ) -> Observation:
-    """Everything the decision needs about one budget at `now` (floored to the minute)."""
+    """Everything the decision needs about one budget at `now` (floored to the minute).
+
+    `sealed`: spend of this period already folded up to a minute at or before the look-back
+    (see `sealed_of`): only the minutes after it are read, so a month budget's tick does not
+    re-read the month."""
     now = minute_floor(now)
     start, end = spec.window(now)
     lookback = now - timedelta(seconds=lookback_s(spec))
+    base_from, base = start, Decimal(0)
+    if sealed is not None and start <= sealed[0] <= lookback:
+        base_from, base = sealed
     params = {
         "kind": spec.scope.kind,
         "value": spec.scope.value,
-        "start": _p(start),
+        "start": _p(base_from),
         "lookback": _p(lookback),
         "now": _p(now),
     }
     _, rows = rows_of(source, _MINUTES_SQL, params)
-    spent = sum((Decimal(r[2]) for r in rows if r[1] and r[2] is not None), Decimal(0))
+    spent = base + sum((Decimal(r[2]) for r in rows if r[1] and r[2] is not None), Decimal(0))
     minutes = {r[0]: Decimal(r[2]) for r in rows if r[0] is not None and r[2] is not None}
-    _, reserved = rows_of(source, _RESERVED_SQL, {"budget": spec.name, "start": _p(start)})
+    reserved: list[Any] = [(0,)]  # only hard-capped budgets reserve (collector/ledger.py)
+    if spec.hard is not None:
+        _, reserved = rows_of(source, _RESERVED_SQL, {"budget": spec.name, "start": _p(start)})
     return Observation(
         now=now,
         start=start,
@@ -144,6 +156,15 @@ def observe(
         if downgraded_at is None
         else read_effect(source, spec, downgraded_at, now),
     )
+
+
+def sealed_of(spec: BudgetSpec, obs: Observation) -> Sealed:
+    """What the next tick may take as folded: spend up to the look-back (or the period
+    start). Spans stored later than the look-back behind their time are counted from the next
+    period or restart, like the ledger's (collector/ledger.py)."""
+    until = max(obs.now - timedelta(seconds=lookback_s(spec)), obs.start)
+    recent = sum((v for t, v in obs.minutes.items() if t >= until), Decimal(0))
+    return until, obs.spent - recent
 
 
 def read_decisions(source: Source, after: int = -1) -> tuple[list[dict[str, Any]], int]:
@@ -241,6 +262,59 @@ def timeline(source: Source, since: datetime | None = None) -> list[dict[str, An
     return [e for e in events if since is None or e["ts"] >= since]
 
 
+_RATE_SQL = """
+SELECT coalesce(sum(cost_usd), 0), max(minute)
+FROM budget_spend_minutes($kind, $value, $since::TIMESTAMP, $until::TIMESTAMP)
+"""
+_LAST_SQL = "SELECT max(minute) FROM rollup_calls"
+
+
+def _rate(source: Source, scope: Scope, since: datetime, until: datetime) -> Decimal | None:
+    """Spend per hour in `scope` over [since, until); None for an empty window."""
+    hours = Decimal((until - since).total_seconds()) / 3600
+    if hours <= 0:
+        return None
+    params = {"kind": scope.kind, "value": scope.value, "since": _p(since), "until": _p(until)}
+    _, rows = rows_of(source, _RATE_SQL, params)
+    return (Decimal(rows[0][0]) / hours).quantize(Decimal("1e-10"))
+
+
+def downgrade_effects(source: Source, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Each downgrade with the spend rate of its scope in the hour before it, while it was in
+    force (until its restore, or the last data), and in the hour after its restore."""
+    events = timeline(source, since)
+    _, last_rows = rows_of(source, _LAST_SQL)
+    last = last_rows[0][0] if last_rows and last_rows[0][0] else None
+    out = []
+    for i, e in enumerate(events):
+        if e["kind"] != "budget.downgrade":
+            continue
+        scope, at = Scope.parse(e["scope"]), e["ts"]
+        restore = next(
+            (
+                r
+                for r in events[i + 1 :]
+                if r["kind"] == "budget.restore" and r["budget"] == e["budget"]
+            ),
+            None,
+        )
+        end = restore["ts"] if restore else (last + timedelta(minutes=1) if last else at)
+        hour = timedelta(hours=1)
+        out.append(
+            {
+                "budget": e["budget"],
+                "scope": e["scope"],
+                "downgraded_at": at,
+                "to_chain": e["to_chain"],
+                "restored_at": restore["ts"] if restore else None,
+                "rate_before_usd_per_h": _rate(source, scope, at - hour, at),
+                "rate_during_usd_per_h": _rate(source, scope, at, end),
+                "rate_after_usd_per_h": _rate(source, scope, end, end + hour) if restore else None,
+            }
+        )
+    return out
+
+
 # ------------------------------------------------------------------------------ controller
 
 
@@ -265,6 +339,7 @@ class Controller:
         self.state = ControllerState()
         self._seen = -1
         self._history: dict[tuple[str, date], tuple[Mapping[datetime, Decimal], Shape]] = {}
+        self._sealed: dict[str, Sealed] = {}
 
     def refresh(self) -> ControllerState:
         """Fold the events stored since the last refresh."""
@@ -282,7 +357,9 @@ class Controller:
         down = self.state.of(spec.name).downgrade
         at = down.get("ts") if down else None
         at = at if isinstance(at, datetime) else None
-        return observe(self.source, spec, now, history, at), shape
+        obs = observe(self.source, spec, now, history, at, self._sealed.get(spec.name))
+        self._sealed[spec.name] = sealed_of(spec, obs)
+        return obs, shape
 
     def tick(self, now: datetime) -> list[BudgetEvent]:
         """One pass over every budget at `now`; returns the events appended."""

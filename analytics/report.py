@@ -30,6 +30,9 @@ class Report:
     breakdowns: list[Breakdown]
     unpriced: list[dict[str, Any]]
     strategies: list[dict[str, Any]] = field(default_factory=list)
+    # the budget controller: alerts, downgrades, restores, and each downgrade's effect
+    budget_events: list[dict[str, Any]] = field(default_factory=list)
+    downgrades: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def simulated(self) -> bool:
@@ -67,7 +70,22 @@ def build(source: Source, by: list[str], since: datetime | None) -> Report:
         {"since": (since or EPOCH).isoformat()},
     )
     breakdowns = [Breakdown(b, savings(source, b, since)) for b in by]
-    return Report(since, summary, breakdowns, unpriced, strategies)
+    return Report(since, summary, breakdowns, unpriced, strategies, *_budgets(source, since))
+
+
+def _budgets(
+    source: Source, since: datetime | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The controller's events and each downgrade's effect (none in a store older than them,
+    opened read-only so not migrated)."""
+    import duckdb
+
+    from analytics.budgets import downgrade_effects, timeline
+
+    try:
+        return timeline(source, since), downgrade_effects(source, since)
+    except duckdb.CatalogException:
+        return [], []
 
 
 def _empty_summary() -> dict[str, Any]:

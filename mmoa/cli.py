@@ -762,13 +762,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from mmoa import settings as names
 
     flag = "" if store == names.store_path() else f" --store {store}"
-    console.print(NEXT_STEPS.format(store=store, s=flag))
+    day = datetime.fromtimestamp(demo.day_end_ns() / 1e9 - 86_400, UTC).date()
+    console.print(NEXT_STEPS.format(store=store, s=flag, day=day))
     return 0
 
 
 NEXT_STEPS = """
 [bold]Explore further[/] (activate with `. .venv/bin/activate`, or prefix with .venv/bin/):
-  mmoa report --since 24h --by provider --by day{s}
+  mmoa report --since 2d --by provider --by day{s}
+  mmoa budget history{s}    alerts, downgrades and restores, with their reasons
+  mmoa budget status --at "{day} 14:30"{s}
   mmoa report --by tag --json{s}
   mmoa sql "SELECT * FROM savings_by_category"{s}
   mmoa sql "SELECT model, count(*), sum(cost_usd) FROM calls GROUP BY ALL ORDER BY 3 DESC"{s}

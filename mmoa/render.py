@@ -48,6 +48,8 @@ def report_json(report: Report) -> str:
             "breakdowns": {b.by: b.rows for b in report.breakdowns},
             "unpriced": report.unpriced,
             "strategies": report.strategies,
+            "budget_events": report.budget_events,
+            "downgrades": report.downgrades,
         }
     )
 
@@ -73,6 +75,8 @@ def print_report(console: Console, report: Report, title: str = "mmoa savings re
         console.print(_breakdown_table(b.by, b.rows))
     if report.strategies:
         console.print(_strategy_table(report.strategies))
+    if report.budget_events:
+        print_budget_story(console, report.budget_events, report.downgrades)
     for u in report.unpriced:
         hint = "(models: - {name: ..., prices: {input: .., output: ..}})"
         console.print(f"[red]{unpriced_note(u)} {hint}[/]", markup=True, highlight=False)
@@ -192,3 +196,25 @@ def print_budget_history(console: Console, events: list[dict[str, Any]]) -> None
         )
         console.print(f"    {e['reason']}", highlight=False, soft_wrap=True)
     console.print(f"{len(events)} event{'s' if len(events) != 1 else ''}")
+
+
+def print_budget_story(
+    console: Console, events: list[dict[str, Any]], downgrades: list[dict[str, Any]]
+) -> None:
+    """The budget controller's part of the report: what it did, why, and what it changed."""
+    console.print("[bold]budget controller[/]")
+    print_budget_history(console, events)
+    for d in downgrades:
+        until = f"{d['restored_at']:%H:%M}" if d["restored_at"] else "the end"
+        after = (
+            f", {usd(d['rate_after_usd_per_h'])}/h in the hour after the restore"
+            if d["restored_at"]
+            else ""
+        )
+        console.print(
+            f"  {d['budget']} ({d['scope']}): spend rate {usd(d['rate_before_usd_per_h'])}/h in "
+            f"the hour before the downgrade at {d['downgraded_at']:%H:%M}, "
+            f"{usd(d['rate_during_usd_per_h'])}/h while downgraded to {d['to_chain']} "
+            f"(until {until}){after}",
+            highlight=False,
+        )

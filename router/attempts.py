@@ -109,7 +109,9 @@ class Request:
     tags: Mapping[str, str] = field(default_factory=dict)
     # the capable model with the smallest worst case: where a hard cap sends an attempt
     cheapest: Callable[[int], ModelSpec | None] | None = None
-    capped: str | None = None  # the budget whose hard cap refused an attempt, if one did
+    capped: str | None = None  # the budget whose hard cap refused the last attempt asked
+    # (model, max_tokens) -> the budget that refused it: a request asks the ledger once
+    refused: dict[tuple[str, int], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -228,25 +230,35 @@ class Attempter:
         attempt to the cheapest capable model, once; None (said in req.skipped) if nothing fits.
         """
         worst = worst_case_cost(model, req.prompt_bytes, max_tokens, req.images)
-        if not req.budget.reserve(worst):
-            cap = _cap(req.budget.max_cost)
-            req.skip(f"{model.name} (max_cost ${cap}: worst case ${_fmt(worst)} would exceed it)")
-            return None
-        if self.ledger is None:
-            return model, worst, None
-        if worst is None:
-            req.skip(f"{model.name} (unpriced: its worst case cannot be held against a hard cap)")
-            return None
-        got = self.ledger.reserve(
-            req.request_id, req.template.category, req.tags, model.otel_provider, worst
-        )
-        if isinstance(got, Hold):
-            return model, worst, got
-        req.budget.settle(worst, Decimal(0))
-        req.capped = got
+        got = req.refused.get((model.name, max_tokens))  # asked before: do not ask again
+        if got is None:
+            if not req.budget.reserve(worst):
+                cap = _cap(req.budget.max_cost)
+                req.skip(
+                    f"{model.name} (max_cost ${cap}: worst case ${_fmt(worst)} would exceed it)"
+                )
+                return None
+            if self.ledger is None:
+                return model, worst, None
+            if worst is None:
+                req.skip(f"{model.name} (unpriced: its worst case cannot be held under a cap)")
+                return None
+            held = self.ledger.reserve(
+                req.request_id, req.template.category, req.tags, model.otel_provider, worst
+            )
+            if isinstance(held, Hold):
+                req.capped = None  # the cap let this attempt through: not what stopped the request
+                return model, worst, held
+            req.budget.settle(worst, Decimal(0))
+            got = req.refused[(model.name, max_tokens)] = held
         cheaper = None if last_resort or req.cheapest is None else req.cheapest(max_tokens)
-        if cheaper is None or cheaper.name == model.name:
+        if (
+            cheaper is None
+            or cheaper.name == model.name
+            or not self.breaker.allows(cheaper.name, self.clock())
+        ):
             req.skip(f"{model.name} (hard cap of budget {got}: worst case ${_fmt(worst)})")
+            req.capped = got
             return None
         req.note(f"hard cap of budget {got}: {model.name} downgraded to {cheaper.name}")
         return self._reserve(req, cheaper, max_tokens, last_resort=True)

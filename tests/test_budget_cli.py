@@ -13,7 +13,7 @@ import yaml
 from collector import open_writer
 from mmoa import settings
 from tests.cli_runner import run_mmoa
-from tests.test_budget_controller import _SQL, CENT, CODING, DAY
+from tests.test_budget_controller import CENT, CODING, DAY, Store
 
 AT = "2026-11-28T14:05"
 
@@ -30,13 +30,10 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     config.write_text(yaml.safe_dump(raw), encoding="utf-8")
     store = tmp_path / "s.duckdb"
     conn = open_writer(store)
+    spans = Store(conn)
     for m in range(14 * 60 + 5):  # on pace (a cent a minute), then ten times that
-        t, rid = DAY + timedelta(minutes=m), f"r{m}"
-        cost = CENT if m < 14 * 60 else CENT * 10
-        conn.execute(_SQL, [rid, "d", "mmoa.route", "INTERNAL", t, t, rid, None, None, CODING,
-                            cost])  # fmt: skip
-        conn.execute(_SQL, [rid, "c", "chat m", "CLIENT", t, t, rid, "chat", "openai", None,
-                            cost])  # fmt: skip
+        spans.spend(DAY + timedelta(minutes=m), CENT if m < 14 * 60 else CENT * 10)
+    spans.flush()
     conn.close()
     return store, config
 
@@ -108,3 +105,23 @@ def test_help_teaches() -> None:
     out = mmoa("budget", "--help").stdout
     assert "scope: global | category:<name>" in out and "budget_webhook" in out
     assert "--interval" in mmoa("budget", "watch", "--help").stdout
+
+
+def test_watch_through_a_collector(files: tuple[Path, Path]) -> None:
+    """Service mode: reads through /v1/query, appends with POST /v1/events (token)."""
+    from collector.server import Collector, ServerConfig
+
+    store, config = files
+    with Collector(ServerConfig(store=store, port=0, token="t0k")) as served:
+        common = ["--collector", served.url, "--token", "t0k", "--config", str(config)]
+        out = mmoa("budget", "watch", "--once", "--json", "--at", AT, *common).stdout
+        assert [e["kind"] for e in json.loads(out)] == ["budget.alert", "budget.downgrade"]
+        (b,) = json.loads(mmoa("budget", "status", "--json", "--at", AT, *common).stdout)["budgets"]
+        assert (b["state"], b["downgrade"], b["spent"]) == (
+            "downgraded",
+            "cheapest",
+            "8.9000000000",
+        )
+        denied = run_mmoa(["budget", "watch", "--once", "--at", AT, "--collector", served.url,
+                           "--config", str(config)])  # fmt: skip
+        assert denied.returncode == 2 and "HTTP 401" in denied.stderr

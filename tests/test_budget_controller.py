@@ -24,6 +24,7 @@ from analytics.budget_rules import (
 from analytics.budgets import Controller, read_decisions, status, timeline
 from catalog.budgets import BudgetSpec, Scope
 from collector.events import append_events
+from collector.exporter import rollup_statements
 from collector.store import migrate
 from mmoa.policy_source import LogPolicySource
 from router.policy import fold_policy
@@ -45,20 +46,36 @@ _SQL = (
 
 
 class Store:
-    """A migrated in-memory store with one request (decision + one call) per spend."""
+    """A migrated store (in memory unless given a connection) with one request (decision + one
+    call) per spend; `flush()` stores what was spent and its rollups, as the writer does."""
 
-    def __init__(self) -> None:
-        self.conn = duckdb.connect()
-        migrate(self.conn)
+    def __init__(self, conn: duckdb.DuckDBPyConnection | None = None) -> None:
+        if conn is None:
+            conn = duckdb.connect()
+            migrate(conn)
+        self.conn = conn
+        self.conn.execute("CREATE TEMP TABLE pending AS SELECT * FROM spans LIMIT 0")
+        self.rows: list[list[Any]] = []
         self.n = 0
 
     def spend(self, t: datetime, cost: Decimal, category: str = CODING) -> None:
         self.n += 1
         rid = f"r{self.n}"
-        self.conn.execute(_SQL, [rid, "d", "mmoa.route", "INTERNAL", t, t, rid, None, None,
-                                 category, cost])  # fmt: skip
-        self.conn.execute(_SQL, [rid, "c", "chat m", "CLIENT", t, t, rid, "chat", "openai", None,
-                                 cost])  # fmt: skip
+        self.rows.append([rid, "d", "mmoa.route", "INTERNAL", t, t, rid, None, None, category,
+                          cost])  # fmt: skip
+        self.rows.append([rid, "c", "chat m", "CLIENT", t, t, rid, "chat", "openai", None, cost])
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        self.conn.executemany(_SQL.replace("INTO spans", "INTO pending"), self.rows)
+        self.conn.execute(
+            "INSERT INTO spans SELECT * REPLACE (now()::TIMESTAMP AS ingested_at) FROM pending"
+        )
+        for sql in rollup_statements("pending"):
+            self.conn.execute(sql)
+        self.conn.execute("DELETE FROM pending")
+        self.rows = []
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         append_events(self.conn, rows)
@@ -89,6 +106,7 @@ def run(
             store.spend(t, cost)
         t += timedelta(minutes=1)
         if t.minute % every == 0:
+            store.flush()
             ticks.append((t, ctl.tick(t)))
     return ticks
 
@@ -160,6 +178,7 @@ def test_a_spike_on_another_category_does_not_touch_this_budget() -> None:
         store.spend(t, CENT)
         if t.hour == 14:
             store.spend(t, CENT * 50, category="analysis_research")
+    store.flush()
     assert ctl.tick(DAY.replace(hour=14, minute=30)) == []
 
 
@@ -241,6 +260,7 @@ def test_two_controllers_make_one_set_of_events() -> None:
     b = store.controller()
     for m in range(14 * 60 + 5):
         store.spend(DAY + timedelta(minutes=m), CENT if m < 14 * 60 else CENT * 10)
+    store.flush()
     now = DAY.replace(hour=14, minute=5)
     first = a.tick(now)
     second = b.tick(now)
@@ -320,3 +340,20 @@ def test_decide_is_pure_and_ids_are_content_based() -> None:
     assert decide(SPEC, BudgetState(), o, Shape()) == first
     state = fold_state(ControllerState(), (e.row() for e in first))
     assert decide(SPEC, state.of("coding"), o, Shape()) == []  # already downgraded, alerted
+
+
+def test_incremental_spend_equals_a_full_read() -> None:
+    from analytics.budgets import observe, sealed_of
+
+    month = BudgetSpec("month", Decimal(500), period="month", cooldown_s=600)
+    store = Store()
+    for m in range(3 * 24 * 60):
+        store.spend(DAY + timedelta(minutes=m), CENT * (1 + m % 7))
+    store.flush()
+    sealed = None
+    for m in range(0, 3 * 24 * 60, 97):
+        now = DAY + timedelta(minutes=m)
+        fast = observe(store.conn, month, now, {}, sealed=sealed)
+        assert fast == observe(store.conn, month, now, {})
+        sealed = sealed_of(month, fast)
+    assert fast.spent == sum(CENT * (1 + i % 7) for i in range(m))

@@ -254,6 +254,7 @@ def test_watch_tick_delivers_the_alerts_it_raises(
     store = Store()
     for m in range(14 * 60 + 5):
         store.spend(DAY + timedelta(minutes=m), CENT if m < 14 * 60 else CENT * 10)
+    store.flush()
     receiver.up()
     lines: list[str] = []
     watch = make_watch(

@@ -23,6 +23,7 @@ from collector import DuckDBSpanExporter
 from router import AllAttemptsFailed, Router, parse_config
 from router.attempts import worst_case_cost
 from router.classifier import CATEGORIES
+from router.errors import ServerError
 from router.policy import Downgrade, HardCapExceeded, Hold, Policy, StaticPolicy
 from router.providers.base import Call, Completion
 from tests.fakes import price, spec
@@ -286,6 +287,13 @@ def test_a_request_no_model_can_fit_is_refused_naming_the_budget() -> None:
     assert info.value.budget == "team-search"
     assert str(info.value).startswith("budget 'team-search': its hard cap leaves no room")
     assert provider.calls == [] and ledger.settled == {}
+    # each candidate asked once; the cheapest capable model (eco) asked once, not per candidate
+    assert [a[2] for a in ledger.asked] == [
+        _worst("prem"),
+        _worst("eco"),
+        _worst("baseline"),
+        _worst("prem2"),
+    ]
     attrs = route_attrs(memory)  # the refusal is traced like any failed request
     assert attrs["mmoa.route.status"] == "error"
 
@@ -332,3 +340,17 @@ def test_the_cap_holds_under_64_threads() -> None:
     assert len(results) == 64
     assert spent <= room
     assert all(h in ledger.settled for h in ledger.held)  # every hold settled exactly once
+
+
+def test_a_provider_failure_after_a_hard_cap_downgrade_is_not_called_a_cap_refusal() -> None:
+    class Down(Echo):
+        def complete(self, call: Call) -> Completion:
+            raise ServerError("500", f"{call.model.name}: down")
+
+    ledger = FakeLedger(_worst("eco"))
+    provider = Down()
+    router = Router(CATALOG, cfg(), lambda m: provider, clock=lambda: T0, env={}, ledger=ledger)
+    with pytest.raises(AllAttemptsFailed, match="eco: down"):
+        router.complete(PROMPT)
+    # each candidate was sent to eco, which failed: every hold settled at $0
+    assert ledger.settled == {"h2": Decimal(0), "h4": Decimal(0), "h6": Decimal(0)}

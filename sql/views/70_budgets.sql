@@ -2,32 +2,30 @@
 -- outstanding hard-cap reservations, and its own events. Every read is time-bounded on
 -- spans.start_time, so a tick costs the current period and the seasonality history only.
 
--- Priced spend of the calls in one scope ('global', 'category', 'tag' with 'key=value',
--- 'provider') per minute of call start, over [since, until). A call's category is its
--- request's (the decision span, which starts before its calls: looked up from an hour before).
+-- Priced spend in one scope ('global', 'category', 'tag' with 'key=value', 'provider') per
+-- minute, over [since, until) (whole minutes), from the per-minute rollups the writer keeps
+-- (sql/migrations/004_rollups.sql): calls for global, provider and tag scopes; for a category,
+-- its requests' cost (the decision span: every attempt), in the minute the request started.
 CREATE OR REPLACE MACRO budget_spend_minutes(scope_kind, scope_value, since, until) AS TABLE
-WITH c AS (
-    SELECT request_id, start_time, cost_usd, provider, tags
-    FROM spans
-    WHERE start_time >= since AND start_time < until
-      AND operation IS NOT NULL AND cost_usd IS NOT NULL
-), d AS (
-    SELECT request_id
-    FROM spans
-    WHERE scope_kind = 'category' AND name = 'mmoa.route' AND category = scope_value
-      AND start_time >= since - INTERVAL 1 HOUR AND start_time < until
+SELECT minute, sum(cost_usd)::DECIMAL(18, 10) AS cost_usd
+FROM (
+    SELECT minute, cost_usd
+    FROM rollup_calls
+    WHERE scope_kind IN ('global', 'provider', 'tag')
+      AND minute >= since AND minute < until AND cost_usd IS NOT NULL
+      AND CASE scope_kind
+            WHEN 'provider' THEN provider = scope_value
+            WHEN 'tag' THEN tagset IN (
+                SELECT tagset FROM rollup_tagsets WHERE list_contains(tags, scope_value))
+            ELSE true
+          END
+    UNION ALL
+    SELECT minute, cost_usd
+    FROM rollup_requests
+    WHERE scope_kind = 'category' AND category = scope_value
+      AND minute >= since AND minute < until AND cost_usd IS NOT NULL
 )
-SELECT date_trunc('minute', c.start_time) AS minute, sum(c.cost_usd)::DECIMAL(18, 10) AS cost_usd
-FROM c
-WHERE CASE scope_kind
-        WHEN 'global' THEN true
-        WHEN 'category' THEN c.request_id IN (SELECT request_id FROM d)
-        WHEN 'tag' THEN c.tags[split_part(scope_value, '=', 1)]
-                        = substr(scope_value, strpos(scope_value, '=') + 1)
-        WHEN 'provider' THEN c.provider = scope_value
-        ELSE false
-      END
-GROUP BY ALL;
+GROUP BY minute;
 
 -- Outstanding reservations of one budget in the period starting at `start`: reserved worst
 -- cases with no settle yet (collector/ledger.py writes both kinds).
