@@ -64,7 +64,8 @@ INSERT_SQL = (
 )
 
 
-# What the rollups (sql/migrations/004_rollups.sql) read of each stored span.
+# What the rollups (sql/migrations/004_rollups.sql, 006_rollups_coarse.sql) read of each
+# stored span.
 _ROLLUP_COLUMNS = (
     "name, start_time, duration_ms, status_code, error_type, operation, provider, "
     "request_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
@@ -81,6 +82,11 @@ def rollup_statements(src: str) -> tuple[str, ...]:
         f"INSERT INTO rollup_requests SELECT * FROM rollup_request_rows('{src}', {_EVER})",
         f"INSERT INTO rollup_calls SELECT * FROM rollup_call_rows('{src}', {_EVER})",
         f"INSERT INTO rollup_latency SELECT * FROM rollup_latency_rows('{src}', {_EVER})",
+        "INSERT INTO rollup_requests_hourly "
+        f"SELECT * FROM rollup_request_hour_rows('{src}', {_EVER})",
+        f"INSERT INTO rollup_calls_hourly SELECT * FROM rollup_call_hour_rows('{src}', {_EVER})",
+        "INSERT INTO rollup_latency_hourly "
+        f"SELECT * FROM rollup_latency_hour_rows('{src}', {_EVER})",
         f"INSERT OR IGNORE INTO rollup_tagsets SELECT * FROM rollup_tagset_rows('{src}')",
         "INSERT OR IGNORE INTO rollup_model_providers "
         f"SELECT * FROM rollup_model_provider_rows('{src}')",
