@@ -158,6 +158,7 @@ def group(rows: Iterable[Row], key: Callable[[Row], Any]) -> dict[Any, list[Row]
 def filter_cases(conn: duckdb.DuckDBPyConnection) -> dict[str, Filters]:
     first, last = one(conn, "SELECT min(ts), max(ts) FROM requests")
     mid = first + (last - first) / 2
+    on_minute = mid.replace(second=0, microsecond=0)
     return {
         "all": Filters(),
         "window": Filters(since=mid - timedelta(hours=3), until=mid + timedelta(hours=2)),
@@ -172,12 +173,12 @@ def filter_cases(conn: duckdb.DuckDBPyConnection) -> dict[str, Filters]:
         "nothing": Filters(models=("no-such-model",)),
         # hourly rollups for the whole hours, per-minute ones and raw spans for ragged edges
         "ragged": Filters(
-            since=mid - timedelta(hours=4, minutes=17, seconds=13, microseconds=5),
-            until=mid + timedelta(hours=3, minutes=41, seconds=7),
+            since=on_minute - timedelta(hours=4, minutes=17, seconds=-13, microseconds=-5),
+            until=on_minute + timedelta(hours=3, minutes=41, seconds=7),
         ),
         "category_window": Filters(
-            since=mid - timedelta(hours=5, minutes=2, seconds=1),
-            until=mid + timedelta(minutes=29, seconds=59),
+            since=on_minute - timedelta(hours=5, minutes=2) + timedelta(seconds=1),
+            until=on_minute + timedelta(minutes=29, seconds=59),
             categories=("simple_quick", "general_development"),
         ),
         "within_an_hour": Filters(

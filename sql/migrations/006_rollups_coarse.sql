@@ -155,7 +155,9 @@ CREATE TABLE rollup_latency_hourly (
     n                   BIGINT  NOT NULL
 );
 
-CREATE OR REPLACE MACRO rollup_request_hour_rows(src, lo, hi) AS TABLE
+-- Hourly rows of per-minute rollup rows (`src`: a per-minute rollup table, or the rows one
+-- batch just added to it).
+CREATE OR REPLACE MACRO rollup_request_hour_rows(src) AS TABLE
 SELECT
     date_trunc('hour', minute) AS hour, category, complexity, strategy, model, status, simulated,
     sum(requests)::BIGINT AS requests, sum(cost_usd)::DECIMAL(18, 10) AS cost_usd,
@@ -167,10 +169,10 @@ SELECT
     sum(cache_hits)::BIGINT AS cache_hits, sum(escalated)::BIGINT AS escalated,
     sum(attempts)::BIGINT AS attempts, sum(attempts_n)::BIGINT AS attempts_n,
     sum(agreement_sum) AS agreement_sum, sum(agreement_n)::BIGINT AS agreement_n
-FROM rollup_request_rows(src, lo, hi)
+FROM query_table(src)
 GROUP BY ALL;
 
-CREATE OR REPLACE MACRO rollup_call_hour_rows(src, lo, hi) AS TABLE
+CREATE OR REPLACE MACRO rollup_call_hour_rows(src) AS TABLE
 SELECT
     date_trunc('hour', minute) AS hour, provider, model, category, status, error_type, simulated,
     sum(calls)::BIGINT AS calls, sum(errors)::BIGINT AS errors, sum(retries)::BIGINT AS retries,
@@ -181,24 +183,20 @@ SELECT
     sum(output_tokens)::BIGINT AS output_tokens,
     sum(cost_usd)::DECIMAL(18, 10) AS cost_usd, sum(cost_priced)::BIGINT AS cost_priced,
     sum(unpriced_calls)::BIGINT AS unpriced_calls
-FROM rollup_call_rows(src, lo, hi)
-GROUP BY ALL;
-
-CREATE OR REPLACE MACRO rollup_latency_hour_rows(src, lo, hi) AS TABLE
-SELECT date_trunc('hour', start_time) AS hour, provider, request_model AS model, category,
-       rollup_latency_bucket(duration_ms) AS bucket, count(*) AS n
 FROM query_table(src)
-WHERE operation IS NOT NULL AND start_time >= lo AND start_time < hi
 GROUP BY ALL;
 
--- Backfill from the spans (old calls categorized through rollup_call_category).
+CREATE OR REPLACE MACRO rollup_latency_hour_rows(src) AS TABLE
+SELECT date_trunc('hour', minute) AS hour, provider, model, category, bucket, sum(n)::BIGINT AS n
+FROM query_table(src)
+GROUP BY ALL;
+
+-- Backfill: the per-minute call rollups from the spans (old calls categorized through
+-- rollup_call_category), then every hourly rollup from the per-minute ones.
 INSERT INTO rollup_calls
 SELECT * FROM rollup_call_rows('spans_categorized', '-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP);
 INSERT INTO rollup_latency
 SELECT * FROM rollup_latency_rows('spans_categorized', '-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP);
-INSERT INTO rollup_requests_hourly
-SELECT * FROM rollup_request_hour_rows('spans', '-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP);
-INSERT INTO rollup_calls_hourly
-SELECT * FROM rollup_call_hour_rows('spans_categorized', '-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP);
-INSERT INTO rollup_latency_hourly
-SELECT * FROM rollup_latency_hour_rows('spans_categorized', '-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP);
+INSERT INTO rollup_requests_hourly SELECT * FROM rollup_request_hour_rows('rollup_requests');
+INSERT INTO rollup_calls_hourly SELECT * FROM rollup_call_hour_rows('rollup_calls');
+INSERT INTO rollup_latency_hourly SELECT * FROM rollup_latency_hour_rows('rollup_latency');
