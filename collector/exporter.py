@@ -114,6 +114,9 @@ def rollup_statements(src: str) -> tuple[str, ...]:
         *(_minute_sql(src, table, rows) for table, rows, _, _ in _ROLLUPS),
         *(_hour_sql(table, hourly, hour_rows) for table, _, hourly, hour_rows in _ROLLUPS),
         *_lookup_statements(src),
+        # the bulk sums are compact: the writer need not compact those hours again
+        "UPDATE rollup_hourly_compacted SET upto = greatest(upto, "
+        f"(SELECT coalesce(date_trunc('hour', max(start_time)), upto) FROM {src}))",
     )
 
 
@@ -148,8 +151,34 @@ def insert_table(conn: duckdb.DuckDBPyConnection, batch: object) -> None:
                 conn.unregister("added_rollup")
         for sql in _LOOKUP_SQL:
             conn.execute(sql)
+        _compact_hours(conn)
     finally:
         conn.unregister("added_spans")
+
+
+_HOURLY = ("rollup_requests_hourly", "rollup_calls_hourly", "rollup_latency_hourly")
+
+
+def _compact_hours(conn: duckdb.DuckDBPyConnection) -> None:
+    """Replace the hourly delta rows of the hours before this batch's latest hour (not after
+    the current hour: a span from a skewed clock must not stop compaction) that were not
+    compacted yet by their sums (sql/migrations/006_rollups_coarse.sql)."""
+    rows = conn.sql(
+        "SELECT c.upto, least(date_trunc('hour', max(a.start_time)),"
+        " date_trunc('hour', now()::TIMESTAMP)) FROM rollup_hourly_compacted c, added_spans a"
+        " GROUP BY c.upto"
+    ).fetchall()
+    if len(rows) != 1 or rows[0][1] is None or rows[0][1] <= rows[0][0]:
+        return
+    lo, hi = rows[0]
+    for table in _HOURLY:
+        conn.execute(
+            f"CREATE TEMP TABLE compacted AS SELECT * FROM {table}_sums(?::TIMESTAMP, ?)", [lo, hi]
+        )
+        conn.execute(f"DELETE FROM {table} WHERE hour >= ? AND hour < ?", [lo, hi])
+        conn.execute(f"INSERT INTO {table} SELECT * FROM compacted")
+        conn.execute("DROP TABLE compacted")
+    conn.execute("UPDATE rollup_hourly_compacted SET upto = ?", [hi])
 
 
 def _without_gc(

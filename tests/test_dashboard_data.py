@@ -744,6 +744,33 @@ def test_the_hourly_rollups_hold_one_row_per_hour_and_dimensions_per_batch(
     conn.close()
 
 
+def test_hours_behind_the_writer_are_compacted_to_one_row_per_group(
+    spans: list[ReadableSpan], tmp_path: Path
+) -> None:
+    once, trickle = tmp_path / "once.duckdb", tmp_path / "trickle.duckdb"
+    ingest(once, [spans])
+    in_time_order = sorted(spans, key=lambda s: s.start_time or 0)
+    ingest(trickle, [in_time_order[i : i + 7] for i in range(0, len(in_time_order), 7)])
+    assert rollups(trickle) == rollups(once)
+    conn = duckdb.connect(str(trickle), read_only=True)
+    (upto,) = one(conn, "SELECT upto FROM rollup_hourly_compacted")
+    hours, last_hour = one(
+        conn, "SELECT count(DISTINCT hour), max(hour) FROM rollup_requests_hourly"
+    )
+    assert hours >= 3 and upto == last_hour  # every hour but the writer's current one
+    for table, dims in (
+        ("rollup_requests_hourly", "category, complexity, strategy, model, status, simulated"),
+        ("rollup_calls_hourly", "provider, model, category, status, error_type, simulated"),
+        ("rollup_latency_hourly", "provider, model, category, bucket"),
+    ):
+        rows, groups = one(
+            conn,
+            f"SELECT count(*), count(DISTINCT (hour, {dims})) FROM {table} WHERE hour < '{upto}'",
+        )
+        assert rows == groups > 0, table
+    conn.close()
+
+
 def test_call_spans_carry_their_requests_category_and_complexity(demo: Path) -> None:
     conn = duckdb.connect(str(demo), read_only=True)
     try:

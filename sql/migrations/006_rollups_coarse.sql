@@ -191,6 +191,49 @@ SELECT date_trunc('hour', minute) AS hour, provider, model, category, bucket, su
 FROM query_table(src)
 GROUP BY ALL;
 
+-- Compaction: each batch adds delta rows, so an hour of a slowly fed store holds about one
+-- hourly row per batch and group. Once the writer sees a batch of a later hour, it replaces
+-- the rows of the hours since `upto` by their sums (the same totals, one row per group) and
+-- moves `upto` on; rows arriving later for a compacted hour stay deltas (still exact).
+CREATE TABLE rollup_hourly_compacted (upto TIMESTAMP NOT NULL);
+
+CREATE OR REPLACE MACRO rollup_requests_hourly_sums(lo, hi) AS TABLE
+SELECT
+    hour, category, complexity, strategy, model, status, simulated,
+    sum(requests)::BIGINT AS requests, sum(cost_usd)::DECIMAL(18, 10) AS cost_usd,
+    sum(cost_priced)::BIGINT AS cost_priced,
+    sum(baseline_cost_usd)::DECIMAL(18, 10) AS baseline_cost_usd,
+    sum(baseline_priced)::BIGINT AS baseline_priced,
+    sum(saving_usd)::DECIMAL(18, 10) AS saving_usd,
+    sum(saving_base_usd)::DECIMAL(18, 10) AS saving_base_usd,
+    sum(cache_hits)::BIGINT AS cache_hits, sum(escalated)::BIGINT AS escalated,
+    sum(attempts)::BIGINT AS attempts, sum(attempts_n)::BIGINT AS attempts_n,
+    sum(agreement_sum) AS agreement_sum, sum(agreement_n)::BIGINT AS agreement_n
+FROM rollup_requests_hourly
+WHERE hour >= lo AND hour < hi
+GROUP BY ALL;
+
+CREATE OR REPLACE MACRO rollup_calls_hourly_sums(lo, hi) AS TABLE
+SELECT
+    hour, provider, model, category, status, error_type, simulated,
+    sum(calls)::BIGINT AS calls, sum(errors)::BIGINT AS errors, sum(retries)::BIGINT AS retries,
+    sum(input_tokens)::BIGINT AS input_tokens,
+    sum(cached_input_tokens)::BIGINT AS cached_input_tokens,
+    sum(cache_write_tokens)::BIGINT AS cache_write_tokens,
+    sum(reasoning_tokens)::BIGINT AS reasoning_tokens,
+    sum(output_tokens)::BIGINT AS output_tokens,
+    sum(cost_usd)::DECIMAL(18, 10) AS cost_usd, sum(cost_priced)::BIGINT AS cost_priced,
+    sum(unpriced_calls)::BIGINT AS unpriced_calls
+FROM rollup_calls_hourly
+WHERE hour >= lo AND hour < hi
+GROUP BY ALL;
+
+CREATE OR REPLACE MACRO rollup_latency_hourly_sums(lo, hi) AS TABLE
+SELECT hour, provider, model, category, bucket, sum(n)::BIGINT AS n
+FROM rollup_latency_hourly
+WHERE hour >= lo AND hour < hi
+GROUP BY ALL;
+
 -- Backfill: the per-minute call rollups from the spans (old calls categorized through
 -- rollup_call_category), then every hourly rollup from the per-minute ones.
 INSERT INTO rollup_calls
@@ -200,3 +243,5 @@ SELECT * FROM rollup_latency_rows('spans_categorized', '-infinity'::TIMESTAMP, '
 INSERT INTO rollup_requests_hourly SELECT * FROM rollup_request_hour_rows('rollup_requests');
 INSERT INTO rollup_calls_hourly SELECT * FROM rollup_call_hour_rows('rollup_calls');
 INSERT INTO rollup_latency_hourly SELECT * FROM rollup_latency_hour_rows('rollup_latency');
+INSERT INTO rollup_hourly_compacted
+SELECT coalesce(date_trunc('hour', max(start_time)), '-infinity'::TIMESTAMP) FROM spans;
