@@ -2,7 +2,7 @@
 
 Builds (or reuses) the store of bench/_bigstore.py, opens it read-only as the dashboard does,
 and times each page's analytics.dashboard calls together: median of --runs, for the default
-filters (all time), the last 24 hours, and one model. Goal: every page under 1 s.
+filters (all time), the last 24 hours, one model, and one category. Goal: every page under 1 s.
 """
 
 from __future__ import annotations
@@ -71,10 +71,12 @@ def main() -> None:
     src = analytics.open_reader(store)
     options = analytics.dashboard.filter_options(src)
     top_model = analytics.dashboard.models(src, Filters())[0]["model"]
+    top_category = analytics.dashboard.category_mix(src, Filters())[0]["category"]
     filters = {
         "all_time": Filters(),
         "last_24h": Filters(since=options["last_ts"] - timedelta(hours=24)),
         "one_model": Filters(models=(top_model,)),
+        "one_category": Filters(categories=(top_category,)),
     }
     results: dict[str, dict[str, float]] = {}
     for label, f in filters.items():
@@ -82,10 +84,13 @@ def main() -> None:
             name: timed(lambda page=page, f=f: page(src, f), args.runs)  # type: ignore[misc]
             for name, page in pages().items()
         }
-    spans, rollup_rows = src.execute(
+    spans, rollup_rows, hourly_rows = src.execute(
         "SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM rollup_requests)"
-        " + (SELECT count(*) FROM rollup_calls) + (SELECT count(*) FROM rollup_latency)"
-    ).fetchone() or (0, 0)
+        " + (SELECT count(*) FROM rollup_calls) + (SELECT count(*) FROM rollup_latency),"
+        " (SELECT count(*) FROM rollup_requests_hourly)"
+        " + (SELECT count(*) FROM rollup_calls_hourly)"
+        " + (SELECT count(*) FROM rollup_latency_hourly)"
+    ).fetchone() or (0, 0, 0)
     src.close()
     # HOOK (dash-ui): time each page's browser render here and add it to the line below,
     # next to query_seconds_per_page.
@@ -95,6 +100,7 @@ def main() -> None:
                 "bench": "dashboard",
                 "spans": spans,
                 "rollup_rows": rollup_rows,
+                "hourly_rollup_rows": hourly_rows,
                 "store_mb": round(store.stat().st_size / 2**20),
                 "store_ready_s": build_s,
                 "runs": args.runs,
@@ -102,6 +108,7 @@ def main() -> None:
                 "slowest_page_s": max(max(r.values()) for r in results.values()),
                 "goal_s_per_page": 1.0,
                 "model_filter": top_model,
+                "category_filter": top_category,
                 "machine": machine(),
             }
         )
