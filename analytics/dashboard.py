@@ -11,8 +11,8 @@ as naive UTC datetimes, rates as floats between 0 and 1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from analytics.reader import Source, rows_of
 
 BUCKETS = ("auto", "minute", "hour", "day")
 _NANO = Decimal("0.0000000001")
+_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,53 @@ def spend_series(source: Source, f: Filters, bucket: str = "auto") -> list[dict[
     """Requests, spend and baseline per time bucket (minute, hour, day, or auto by range)."""
     if bucket not in BUCKETS:
         raise ValueError(f"unknown bucket {bucket!r}: use {', '.join(BUCKETS)}")
+    if bucket == "auto":
+        bucket = _auto_bucket(source, f)
     return _panel(source, "dash_spend_series", f, _text(bucket))
+
+
+def _auto_bucket(source: Source, f: Filters) -> str:
+    """The bucket for the window's width; an open end is the first (last + 1) minute with a
+    request passing the filters. Hourly rows only tell the hour, so the minute is looked up in
+    that hour's per-minute rollups."""
+    lo, hi = _naive(f.since), _naive(f.until)
+    if lo is None or hi is None:
+        first, last = _dicts(source, f"SELECT * FROM dash_extent({_args(f)})")[0].values()
+        if first is None:
+            return "day"  # no rows: any bucket gives the same empty series
+        if lo is None:
+            lo = _minute_in(source, replace(f, until=hi), first, "first")
+        if hi is None:
+            hi = _minute_in(source, replace(f, since=lo), last, "last") + timedelta(minutes=1)
+    return _bucket_for(hi - lo)
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _minute_in(source: Source, f: Filters, at: datetime, end: str) -> datetime:
+    """The first or last minute with a request in the rollup row at `at` (an hourly row's
+    start, or a per-minute row's minute)."""
+    if at.minute or at.second or at.microsecond:
+        return at  # a per-minute row: exact already
+    since, until = _naive(f.since), _naive(f.until)
+    hour = replace(
+        f,
+        since=at if since is None else max(at, since),
+        until=at + _HOUR if until is None else min(at + _HOUR, until),
+    )
+    row = _dicts(source, f"SELECT * FROM dash_extent_min({_args(hour)})")[0]
+    return row[end] if row[end] is not None else at
+
+
+def _bucket_for(width: timedelta) -> str:
+    """As dash_bucket in sql/views/60_dashboard.sql."""
+    if width <= timedelta(hours=3):
+        return "minute"
+    return "hour" if width <= timedelta(days=4) else "day"
 
 
 def models(source: Source, f: Filters) -> list[dict[str, Any]]:

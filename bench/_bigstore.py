@@ -4,9 +4,11 @@ Rows go straight into `spans` with SQL (generate_series, hashes for randomness),
 the demo's: one `mmoa.route` decision span per request and its provider call spans (a model
 mix by category, tokens, exact DECIMAL costs summing to the decision's cost, a Sonnet
 baseline, log-normal latencies, ~2% failed calls retried, fallback/verify/ensemble strategies,
-team/feature/user tags, simulated = true). Then the rollups, with the statements the 004
-migration's backfill runs. A finished store is cached at `path` and reused (it is built under a
-temporary name and renamed, so a half-built file is never reused).
+team/feature/user tags, simulated = true; call spans carry their request's category and
+complexity, as the router's do). Then the rollups, with the macros the writer runs
+(collector.exporter.rollup_statements: per-minute, then hourly). A finished store is cached at
+`path` and reused (it is built under a temporary name and renamed, so a half-built file is
+never reused).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DEFAULT_DIR = Path(os.environ.get("MMOA_BENCH_DIR", "/tmp/mmoa-bench"))
-VERSION = 2  # bump when the generated shape changes, so cached stores are rebuilt
+VERSION = 3  # bump when the generated shape changes, so cached stores are rebuilt
 
 # (category, weight %, its usual model, complexity weights basic/intermediate/advanced/expert)
 CATEGORIES = (
@@ -224,7 +226,7 @@ INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, start_time, en
     attempts, route_status, baseline_model, baseline_cost_usd, cache_hit, simulated, source,
     tags, escalations, agreement, attempt_role)
 WITH timed AS (
-    SELECT a.*, q.ts, q.trace_id, q.request_id, q.tags,
+    SELECT a.*, q.ts, q.trace_id, q.request_id, q.tags, q.category, q.complexity,
         q.ts + to_microseconds(coalesce(sum((a.latency_ms * 1000)::BIGINT) OVER (
             PARTITION BY a.r ORDER BY a.k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
             0)::BIGINT)
@@ -249,7 +251,8 @@ SELECT * FROM (
         CASE WHEN error_type IS NULL THEN cached_tokens END,
         CASE WHEN error_type IS NULL THEN 0 END,
         CASE WHEN error_type IS NULL THEN reasoning_tokens END,
-        error_type, cost, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true, 'mmoa',
+        error_type, cost, category, complexity, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true,
+        'mmoa',
         tags, NULL, NULL,
         CASE WHEN strategy = 'verify' AND call_model = 'gpt-5-mini' AND model <> 'gpt-5-mini'
              THEN 'verifier' END

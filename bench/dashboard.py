@@ -2,9 +2,9 @@
 
 Builds (or reuses) the store of bench/_bigstore.py, opens it read-only as the dashboard does,
 and times each page's analytics.dashboard calls together: median of --runs, for the default
-filters (all time), the last 24 hours, and one model. Goal: every page under 1 s. Then serves the
-store with `mmoa dashboard` and times each page drawn in headless Chromium (median of
---render-runs fresh server and browser runs; goal: the first page under 3 s).
+filters (all time), the last 24 hours, one model, and one category. Goal: every page under
+1 s. Then serves the store with `mmoa dashboard` and times each page drawn in headless Chromium
+(median of --render-runs fresh server and browser runs; goal: the first page under 3 s).
 """
 
 from __future__ import annotations
@@ -79,10 +79,12 @@ def main() -> None:
     src = analytics.open_reader(store)
     options = analytics.dashboard.filter_options(src)
     top_model = analytics.dashboard.models(src, Filters())[0]["model"]
+    top_category = analytics.dashboard.category_mix(src, Filters())[0]["category"]
     filters = {
         "all_time": Filters(),
         "last_24h": Filters(since=options["last_ts"] - timedelta(hours=24)),
         "one_model": Filters(models=(top_model,)),
+        "one_category": Filters(categories=(top_category,)),
     }
     results: dict[str, dict[str, float]] = {}
     for label, f in filters.items():
@@ -90,10 +92,13 @@ def main() -> None:
             name: timed(lambda page=page, f=f: page(src, f), args.runs)  # type: ignore[misc]
             for name, page in pages().items()
         }
-    spans, rollup_rows = src.execute(
+    spans, rollup_rows, hourly_rows = src.execute(
         "SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM rollup_requests)"
-        " + (SELECT count(*) FROM rollup_calls) + (SELECT count(*) FROM rollup_latency)"
-    ).fetchone() or (0, 0)
+        " + (SELECT count(*) FROM rollup_calls) + (SELECT count(*) FROM rollup_latency),"
+        " (SELECT count(*) FROM rollup_requests_hourly)"
+        " + (SELECT count(*) FROM rollup_calls_hourly)"
+        " + (SELECT count(*) FROM rollup_latency_hourly)"
+    ).fetchone() or (0, 0, 0)
     src.close()
     # each page drawn in headless Chromium by `mmoa dashboard` (bench/dashboard_render.py)
     render: dict[str, Any] = {}
@@ -107,6 +112,7 @@ def main() -> None:
                 "bench": "dashboard",
                 "spans": spans,
                 "rollup_rows": rollup_rows,
+                "hourly_rollup_rows": hourly_rows,
                 "store_mb": round(store.stat().st_size / 2**20),
                 "store_ready_s": build_s,
                 "runs": args.runs,
@@ -116,6 +122,7 @@ def main() -> None:
                 "browser_render_s": render,
                 "goal_first_page_render_s": 3.0,
                 "model_filter": top_model,
+                "category_filter": top_category,
                 "machine": machine(),
             }
         )

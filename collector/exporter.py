@@ -64,7 +64,8 @@ INSERT_SQL = (
 )
 
 
-# What the rollups (sql/migrations/004_rollups.sql) read of each stored span.
+# What the rollups (sql/migrations/004_rollups.sql, 006_rollups_coarse.sql) read of each
+# stored span.
 _ROLLUP_COLUMNS = (
     "name, start_time, duration_ms, status_code, error_type, operation, provider, "
     "request_model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
@@ -74,13 +75,30 @@ _ROLLUP_COLUMNS = (
 _EVER = "'-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP"
 
 
-def rollup_statements(src: str) -> tuple[str, ...]:
-    """The inserts that add the rollups of every span in table `src` (the migration's backfill
-    runs these over `spans`; the writer over the batch it just stored)."""
+# Per-minute rollup table, the macro making its rows from spans; the hourly table and the
+# macro summing per-minute rows into it.
+_ROLLUPS = (
+    (
+        "rollup_requests",
+        "rollup_request_rows",
+        "rollup_requests_hourly",
+        "rollup_request_hour_rows",
+    ),
+    ("rollup_calls", "rollup_call_rows", "rollup_calls_hourly", "rollup_call_hour_rows"),
+    ("rollup_latency", "rollup_latency_rows", "rollup_latency_hourly", "rollup_latency_hour_rows"),
+)
+
+
+def _minute_sql(src: str, table: str, rows: str) -> str:
+    return f"INSERT INTO {table} SELECT * FROM {rows}('{src}', {_EVER})"
+
+
+def _hour_sql(minute_rows: str, hourly: str, hour_rows: str) -> str:
+    return f"INSERT INTO {hourly} SELECT * FROM {hour_rows}('{minute_rows}')"
+
+
+def _lookup_statements(src: str) -> tuple[str, ...]:
     return (
-        f"INSERT INTO rollup_requests SELECT * FROM rollup_request_rows('{src}', {_EVER})",
-        f"INSERT INTO rollup_calls SELECT * FROM rollup_call_rows('{src}', {_EVER})",
-        f"INSERT INTO rollup_latency SELECT * FROM rollup_latency_rows('{src}', {_EVER})",
         f"INSERT OR IGNORE INTO rollup_tagsets SELECT * FROM rollup_tagset_rows('{src}')",
         "INSERT OR IGNORE INTO rollup_model_providers "
         f"SELECT * FROM rollup_model_provider_rows('{src}')",
@@ -88,15 +106,30 @@ def rollup_statements(src: str) -> tuple[str, ...]:
     )
 
 
-_ROLLUP_SQL = rollup_statements("added_spans")
+def rollup_statements(src: str) -> tuple[str, ...]:
+    """The inserts that build every rollup from table `src` of spans, into empty rollups (a
+    bulk build: the hourly rollups are summed from the whole per-minute tables). The writer
+    does the same per batch in insert_table."""
+    return (
+        *(_minute_sql(src, table, rows) for table, rows, _, _ in _ROLLUPS),
+        *(_hour_sql(table, hourly, hour_rows) for table, _, hourly, hour_rows in _ROLLUPS),
+        *_lookup_statements(src),
+        # the bulk sums are compact: the writer need not compact those hours again
+        "UPDATE rollup_hourly_compacted SET upto = greatest(upto, "
+        f"(SELECT coalesce(date_trunc('hour', max(start_time)), upto) FROM {src}))",
+    )
+
+
+_LOOKUP_SQL = _lookup_statements("added_spans")
 
 
 def insert_table(conn: duckdb.DuckDBPyConnection, batch: object) -> None:
     """Append one Arrow batch (collector.rows.SCHEMA) and add its rollups.
 
     Only the spans this insert stored (RETURNING skips those already there) feed the rollups,
-    so a span delivered twice is stored and counted once. Run it inside a transaction (the
-    exporter and the collector's writer do) so spans and rollups commit together.
+    so a span delivered twice is stored and counted once; the hourly rollups sum the
+    per-minute rows this batch added. Run it inside a transaction (the exporter and the
+    collector's writer do) so spans and rollups commit together.
     """
     conn.register("batch", batch)
     try:
@@ -107,10 +140,45 @@ def insert_table(conn: duckdb.DuckDBPyConnection, batch: object) -> None:
         return
     conn.register("added_spans", added)
     try:
-        for sql in _ROLLUP_SQL:
+        for table, rows, hourly, hour_rows in _ROLLUPS:
+            minute_rows = conn.sql(
+                f"{_minute_sql('added_spans', table, rows)} RETURNING *"
+            ).to_arrow_table()
+            conn.register("added_rollup", minute_rows)
+            try:
+                conn.execute(_hour_sql("added_rollup", hourly, hour_rows))
+            finally:
+                conn.unregister("added_rollup")
+        for sql in _LOOKUP_SQL:
             conn.execute(sql)
+        _compact_hours(conn)
     finally:
         conn.unregister("added_spans")
+
+
+_HOURLY = ("rollup_requests_hourly", "rollup_calls_hourly", "rollup_latency_hourly")
+
+
+def _compact_hours(conn: duckdb.DuckDBPyConnection) -> None:
+    """Replace the hourly delta rows of the hours before this batch's latest hour (not after
+    the current hour: a span from a skewed clock must not stop compaction) that were not
+    compacted yet by their sums (sql/migrations/006_rollups_coarse.sql)."""
+    rows = conn.sql(
+        "SELECT c.upto, least(date_trunc('hour', max(a.start_time)),"
+        " date_trunc('hour', now()::TIMESTAMP)) FROM rollup_hourly_compacted c, added_spans a"
+        " GROUP BY c.upto"
+    ).fetchall()
+    if len(rows) != 1 or rows[0][1] is None or rows[0][1] <= rows[0][0]:
+        return
+    lo, hi = rows[0]
+    for table in _HOURLY:
+        conn.execute(
+            f"CREATE TEMP TABLE compacted AS SELECT * FROM {table}_sums(?::TIMESTAMP, ?)", [lo, hi]
+        )
+        conn.execute(f"DELETE FROM {table} WHERE hour >= ? AND hour < ?", [lo, hi])
+        conn.execute(f"INSERT INTO {table} SELECT * FROM compacted")
+        conn.execute("DROP TABLE compacted")
+    conn.execute("UPDATE rollup_hourly_compacted SET upto = ?", [hi])
 
 
 def _without_gc(

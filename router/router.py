@@ -616,7 +616,7 @@ class Router:
                 context=ctx,
                 kind=trace.SpanKind.CLIENT,
                 start_time=r.start_ns,
-                attributes=telemetry.attempt_attributes(r, request_id, tag_attrs),
+                attributes=telemetry.attempt_attributes(r, decision, request_id, tag_attrs),
             )
             if r.completion is None:
                 child.set_status(trace.Status(trace.StatusCode.ERROR, r.error_message))

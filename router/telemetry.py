@@ -36,8 +36,9 @@ def operation(model: ModelSpec) -> str:
     return "generate_content" if model.kind == "image" else "chat"
 
 
-def attempt_attributes(a: AttemptRecord, request_id: str, tags: AttrMap) -> AttrMap:
-    """Attributes of one provider call span (`chat {model}`, kind CLIENT)."""
+def attempt_attributes(a: AttemptRecord, d: Decision, request_id: str, tags: AttrMap) -> AttrMap:
+    """Attributes of one provider call span (`chat {model}`, kind CLIENT); it carries its
+    request's category and complexity, so call figures can be grouped by them."""
     m = a.model
     attrs: AttrMap = {
         "gen_ai.operation.name": operation(m),
@@ -46,6 +47,8 @@ def attempt_attributes(a: AttemptRecord, request_id: str, tags: AttrMap) -> Attr
         "server.address": m.server,
         "server.port": 443,
         "mmoa.request.id": request_id,
+        "mmoa.task.category": d.category,
+        "mmoa.task.complexity": d.complexity,
         "mmoa.simulated": a.simulated,
     }
     c = a.completion

@@ -8,6 +8,7 @@ import math
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -157,6 +158,7 @@ def group(rows: Iterable[Row], key: Callable[[Row], Any]) -> dict[Any, list[Row]
 def filter_cases(conn: duckdb.DuckDBPyConnection) -> dict[str, Filters]:
     first, last = one(conn, "SELECT min(ts), max(ts) FROM requests")
     mid = first + (last - first) / 2
+    on_minute = mid.replace(second=0, microsecond=0)
     return {
         "all": Filters(),
         "window": Filters(since=mid - timedelta(hours=3), until=mid + timedelta(hours=2)),
@@ -169,6 +171,21 @@ def filter_cases(conn: duckdb.DuckDBPyConnection) -> dict[str, Filters]:
             since=first + timedelta(hours=2), providers=("openai",), tags=("team=platform",)
         ),
         "nothing": Filters(models=("no-such-model",)),
+        # hourly rollups for the whole hours, per-minute ones and raw spans for ragged edges
+        "ragged": Filters(
+            since=on_minute - timedelta(hours=4, minutes=17, seconds=-13, microseconds=-5),
+            until=on_minute + timedelta(hours=3, minutes=41, seconds=7),
+        ),
+        "category_window": Filters(
+            since=on_minute - timedelta(hours=5, minutes=2) + timedelta(seconds=1),
+            until=on_minute + timedelta(minutes=29, seconds=59),
+            categories=("simple_quick", "general_development"),
+        ),
+        "within_an_hour": Filters(
+            since=mid.replace(minute=7, second=3, microsecond=0),
+            until=mid.replace(minute=48, second=0, microsecond=0),
+        ),
+        "category_model": Filters(categories=("coding_implementation",), models=("gpt-5-mini",)),
     }
 
 
@@ -181,6 +198,10 @@ CASES = [
     "category",
     "tags",
     "combined",
+    "ragged",
+    "category_window",
+    "within_an_hour",
+    "category_model",
     "nothing",
 ]
 
@@ -365,7 +386,11 @@ PERCENTILES = ("p50_ms", "p95_ms", "p99_ms")
 def test_models_equals_plain_sql(
     src: duckdb.DuckDBPyConnection, ref: Reference, cases: dict[str, Filters], case: str
 ) -> None:
-    got, expected = dash.models(src, cases[case]), expected_models(ref, cases[case])
+    assert_models(src, ref, cases[case])
+
+
+def assert_models(src: duckdb.DuckDBPyConnection, ref: Reference, f: Filters) -> None:
+    got, expected = dash.models(src, f), expected_models(ref, f)
     for row, exact in zip(got, expected, strict=True):
         for p in PERCENTILES:
             # the histogram's answer is the middle of the 2%-wide bucket of the exact value
@@ -559,12 +584,26 @@ ROLLUP_TOTALS = {
         "sum(agreement_n)",
     ),
     "rollup_calls": (
-        "minute, provider, model, status, error_type, simulated, tagset",
+        "minute, provider, model, category, status, error_type, simulated, tagset",
         "sum(calls), sum(errors), sum(retries), sum(input_tokens), sum(cached_input_tokens), "
         "sum(cache_write_tokens), sum(reasoning_tokens), sum(output_tokens), sum(cost_usd), "
         "sum(cost_priced), sum(unpriced_calls)",
     ),
-    "rollup_latency": ("minute, provider, model, tagset, bucket", "sum(n)"),
+    "rollup_latency": ("minute, provider, model, category, tagset, bucket", "sum(n)"),
+    "rollup_requests_hourly": (
+        "hour, category, complexity, strategy, model, status, simulated",
+        "sum(requests), sum(cost_usd), sum(cost_priced), sum(baseline_cost_usd), "
+        "sum(baseline_priced), sum(saving_usd), sum(saving_base_usd), sum(cache_hits), "
+        "sum(escalated), sum(attempts), sum(attempts_n), round(sum(agreement_sum), 9), "
+        "sum(agreement_n)",
+    ),
+    "rollup_calls_hourly": (
+        "hour, provider, model, category, status, error_type, simulated",
+        "sum(calls), sum(errors), sum(retries), sum(input_tokens), sum(cached_input_tokens), "
+        "sum(cache_write_tokens), sum(reasoning_tokens), sum(output_tokens), sum(cost_usd), "
+        "sum(cost_priced), sum(unpriced_calls)",
+    ),
+    "rollup_latency_hourly": ("hour, provider, model, category, bucket", "sum(n)"),
 }
 
 
@@ -628,15 +667,34 @@ def test_a_store_from_before_the_rollups_is_backfilled(
         conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
     conn.register("batch", to_table(spans))
     conn.execute(INSERT_SQL)
+    # the router of that time put no category on its call spans
+    conn.execute("UPDATE spans SET category = NULL, complexity = NULL WHERE operation IS NOT NULL")
+    assert one(conn, "SELECT count(*) FROM spans WHERE category IS NOT NULL") == (400,)
     conn.close()
-    assert migrate_store(old) == ["004_rollups.sql", "005_budget_events.sql"]
+    assert migrate_store(old) == [
+        "004_rollups.sql",
+        "005_budget_events.sql",
+        "006_rollups_coarse.sql",
+    ]
     assert rollups(old) == rollups(live)
     reader = analytics.open_reader(old)
     try:
         reference = Reference(reader)
-        assert dash.overview(reader, Filters()) == expected_overview(reference, Filters())
-        tagged = Filters(tags=("team=search",))
-        assert dash.overview(reader, tagged) == expected_overview(reference, tagged)
+        (span,) = plain(reader, "SELECT min(ts) AS first, max(ts) AS last FROM requests")
+        first, last = span["first"], span["last"]
+        ragged = Filters(
+            since=first + timedelta(minutes=61, seconds=7), until=last - timedelta(seconds=89)
+        )
+        assert ragged.since and ragged.until and ragged.until - ragged.since > timedelta(hours=2)
+        for f in (
+            Filters(),
+            Filters(tags=("team=search",)),
+            Filters(categories=("simple_quick", "coding_implementation")),
+            replace(ragged, categories=("simple_quick", "coding_implementation")),
+            replace(ragged, categories=("general_development",), tags=("team=search",)),
+        ):
+            assert dash.overview(reader, f) == expected_overview(reference, f), f
+            assert_models(reader, reference, f)
     finally:
         reader.close()
 
@@ -662,6 +720,89 @@ def test_rollups_hold_one_row_per_minute_and_dimensions_per_batch(
     )
     conn.close()
     assert rows == groups
+
+
+def test_the_hourly_rollups_hold_one_row_per_hour_and_dimensions_per_batch(
+    spans: list[ReadableSpan], tmp_path: Path
+) -> None:
+    store = tmp_path / "s.duckdb"
+    ingest(store, [spans])
+    conn = duckdb.connect(str(store), read_only=True)
+    for table, dims in (
+        ("rollup_requests_hourly", "category, complexity, strategy, model, status, simulated"),
+        ("rollup_calls_hourly", "provider, model, category, status, error_type, simulated"),
+        ("rollup_latency_hourly", "provider, model, category, bucket"),
+    ):
+        rows, groups = one(conn, f"SELECT count(*), count(DISTINCT (hour, {dims})) FROM {table}")
+        assert rows == groups, table
+    # they sum to the per-minute rollups
+    assert one(
+        conn,
+        "SELECT (SELECT sum(requests) FROM rollup_requests_hourly),"
+        " (SELECT sum(calls) FROM rollup_calls_hourly), (SELECT sum(n) FROM rollup_latency_hourly)",
+    ) == one(
+        conn,
+        "SELECT (SELECT sum(requests) FROM rollup_requests),"
+        " (SELECT sum(calls) FROM rollup_calls), (SELECT sum(n) FROM rollup_latency)",
+    )
+    conn.close()
+
+
+def test_hours_behind_the_writer_are_compacted_to_one_row_per_group(
+    spans: list[ReadableSpan], tmp_path: Path
+) -> None:
+    once, trickle = tmp_path / "once.duckdb", tmp_path / "trickle.duckdb"
+    ingest(once, [spans])
+    in_time_order = sorted(spans, key=lambda s: s.start_time or 0)
+    ingest(trickle, [in_time_order[i : i + 7] for i in range(0, len(in_time_order), 7)])
+    assert rollups(trickle) == rollups(once)
+    conn = duckdb.connect(str(trickle), read_only=True)
+    (upto,) = one(conn, "SELECT upto FROM rollup_hourly_compacted")
+    hours, last_hour = one(
+        conn, "SELECT count(DISTINCT hour), max(hour) FROM rollup_requests_hourly"
+    )
+    assert hours >= 3 and upto == last_hour  # every hour but the writer's current one
+    for table, dims in (
+        ("rollup_requests_hourly", "category, complexity, strategy, model, status, simulated"),
+        ("rollup_calls_hourly", "provider, model, category, status, error_type, simulated"),
+        ("rollup_latency_hourly", "provider, model, category, bucket"),
+    ):
+        rows, groups = one(
+            conn,
+            f"SELECT count(*), count(DISTINCT (hour, {dims})) FROM {table} WHERE hour < '{upto}'",
+        )
+        assert rows == groups > 0, table
+    conn.close()
+
+
+def test_call_spans_carry_their_requests_category_and_complexity(demo: Path) -> None:
+    conn = duckdb.connect(str(demo), read_only=True)
+    try:
+        mismatched, router_calls = one(
+            conn,
+            "SELECT count(*) FILTER (WHERE c.category IS DISTINCT FROM d.category"
+            " OR c.complexity IS DISTINCT FROM d.complexity), count(*)"
+            " FROM spans c JOIN spans d ON d.name = 'mmoa.route' AND d.trace_id = c.trace_id"
+            " WHERE c.operation IS NOT NULL",
+        )
+        assert mismatched == 0 and router_calls > REQUESTS
+        # calls of another instrumentation have no category
+        assert one(
+            conn,
+            "SELECT count(*), count(category) FROM spans"
+            " WHERE operation IS NOT NULL AND request_model = 'acme-large'",
+        ) == (3, 0)
+    finally:
+        conn.close()
+
+
+def test_the_ragged_cases_read_whole_hours_and_edges(cases: dict[str, Filters]) -> None:
+    for name in ("ragged", "category_window"):
+        f = cases[name]
+        assert f.since is not None and f.until is not None
+        first_hour = f.since.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        assert first_hour + timedelta(hours=2) <= f.until, name
+        assert f.since.second and f.until.second, name  # raw-span edges on both sides
 
 
 def test_the_panels_read_the_same_through_a_collector(demo: Path, tmp_path: Path) -> None:

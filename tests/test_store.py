@@ -68,6 +68,11 @@ def test_migration_from_empty_creates_the_sql_surface(store: Path) -> None:
         "rollup_calls",
         "rollup_latency",
         "rollup_tagsets",
+        "rollup_requests_hourly",
+        "rollup_calls_hourly",
+        "rollup_latency_hourly",
+        "rollup_call_category",
+        "spans_categorized",
     } <= names
     assert conn.execute("SELECT version, name FROM schema_migrations ORDER BY 1").fetchall() == [
         (1, "001_spans.sql"),
@@ -75,6 +80,7 @@ def test_migration_from_empty_creates_the_sql_surface(store: Path) -> None:
         (3, "003_strategies.sql"),
         (4, "004_rollups.sql"),
         (5, "005_budget_events.sql"),
+        (6, "006_rollups_coarse.sql"),
     ]
     assert migrate(conn) == []  # a second run applies nothing
     conn.close()
@@ -237,7 +243,7 @@ def test_an_older_store_is_migrated_forward_without_losing_rows(store: Path) -> 
     )
     old.close()
     conn = open_writer(store)
-    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (5,)
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (6,)
     assert conn.execute("SELECT span_id, cost_usd, image_count FROM spans").fetchall() == [
         ("s", Decimal("0.5"), None)
     ]

@@ -4,6 +4,7 @@
 -- tags are 'key=value'; a request (or call) matches when it carries any of them.
 -- A request's provider is the provider its chosen model was called at (dash_model_provider).
 -- A call's category is the category of the request it belongs to.
+-- The aggregate panels read dash_rf / dash_cf / dash_lf: hourly rollups where they can.
 
 -- True when `value` passes a list filter (an empty list passes everything).
 CREATE OR REPLACE MACRO dash_in(value, allowed) AS
@@ -37,9 +38,9 @@ CREATE OR REPLACE MACRO dash_edge1_hi(since_ts, until_ts) AS
 CREATE OR REPLACE MACRO dash_edge2_lo(since_ts, until_ts) AS
     greatest(date_trunc('minute', until_ts), coalesce(dash_ceil_minute(since_ts), '-infinity'::TIMESTAMP));
 
--- Request rollup rows in the window, passing the filters (a request's provider is its
--- chosen model's).
-CREATE OR REPLACE MACRO dash_rf(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
+-- Per-minute request rollup rows in the window, passing the filters (a request's provider is
+-- its chosen model's).
+CREATE OR REPLACE MACRO dash_rf_min(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
 AS TABLE
 WITH facts AS (
     SELECT * FROM rollup_requests WHERE dash_whole(minute, since_ts, until_ts)
@@ -54,67 +55,109 @@ WHERE dash_in(category, f_categories) AND dash_in(model, f_models)
         SELECT p.model FROM dash_model_provider() p WHERE list_contains(f_providers, p.provider)))
   AND dash_tags_ok(tagset, f_tags);
 
--- Calls have no category of their own: with a category filter, the call figures are computed
--- from the raw spans of the requests in those categories (exact, but a scan); without one,
--- from the rollups.
-CREATE OR REPLACE MACRO dash_category_calls(since_ts, until_ts, f_categories) AS TABLE
-SELECT *
-FROM spans
-WHERE len(f_categories) > 0 AND operation IS NOT NULL
-  AND (since_ts IS NULL OR start_time >= since_ts)
-  AND (until_ts IS NULL OR start_time < until_ts)
-  AND request_id IN (
-        SELECT request_id FROM spans
-        WHERE name = 'mmoa.route' AND list_contains(f_categories, category));
+-- Per-minute call rollup rows in the window, passing the filters (a call's category is its
+-- request's; spans_categorized supplies it for calls stored before 006).
+CREATE OR REPLACE MACRO dash_cf_min(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
+AS TABLE
+WITH facts AS (
+    SELECT * FROM rollup_calls WHERE dash_whole(minute, since_ts, until_ts)
+    UNION ALL
+    SELECT * FROM rollup_call_rows('spans_categorized', since_ts, dash_edge1_hi(since_ts, until_ts))
+    UNION ALL
+    SELECT * FROM rollup_call_rows('spans_categorized', dash_edge2_lo(since_ts, until_ts), until_ts)
+)
+SELECT * FROM facts
+WHERE dash_in(provider, f_providers) AND dash_in(model, f_models)
+  AND dash_in(category, f_categories) AND dash_tags_ok(tagset, f_tags);
 
--- Call rollup rows in the window, passing the filters.
+-- Per-minute latency histogram rows in the window, passing the filters.
+CREATE OR REPLACE MACRO dash_lf_min(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
+AS TABLE
+WITH facts AS (
+    SELECT * FROM rollup_latency WHERE dash_whole(minute, since_ts, until_ts)
+    UNION ALL
+    SELECT * FROM rollup_latency_rows('spans_categorized', since_ts, dash_edge1_hi(since_ts, until_ts))
+    UNION ALL
+    SELECT * FROM rollup_latency_rows('spans_categorized', dash_edge2_lo(since_ts, until_ts), until_ts)
+)
+SELECT * FROM facts
+WHERE dash_in(provider, f_providers) AND dash_in(model, f_models)
+  AND dash_in(category, f_categories) AND dash_tags_ok(tagset, f_tags);
+
+-- Without a tag filter a window is read as whole hours from the hourly rollups, plus its ragged
+-- edges, [since, the next whole hour) and [the last whole hour, until), from the per-minute
+-- path above (itself whole minutes plus raw edge spans); with a tag filter, all of it from the
+-- per-minute path (the hourly rollups have no tag set). The result has the hourly columns,
+-- the time column named `minute` (an hour's start for hourly rows).
+CREATE OR REPLACE MACRO dash_ceil_hour(ts) AS
+    CASE WHEN date_trunc('hour', ts) = ts THEN ts ELSE date_trunc('hour', ts) + INTERVAL 1 HOUR END;
+CREATE OR REPLACE MACRO dash_whole_hour(hour, since_ts, until_ts) AS
+    (since_ts IS NULL OR hour >= dash_ceil_hour(since_ts))
+    AND (until_ts IS NULL OR hour < date_trunc('hour', until_ts));
+-- The end of the first per-minute part: the first whole hour (no tags), else the window's end.
+CREATE OR REPLACE MACRO dash_part1_hi(since_ts, until_ts, f_tags) AS
+    CASE WHEN len(f_tags) > 0 THEN until_ts
+         ELSE least(dash_ceil_hour(since_ts), coalesce(until_ts, 'infinity'::TIMESTAMP)) END;
+-- The start of the second per-minute part (no tags, bounded window end only).
+CREATE OR REPLACE MACRO dash_part2_lo(since_ts, until_ts) AS
+    greatest(date_trunc('hour', until_ts),
+             coalesce(dash_ceil_hour(since_ts), '-infinity'::TIMESTAMP));
+-- True when part 1 / part 2 is read at all (constants: the other branches are dropped).
+CREATE OR REPLACE MACRO dash_part1(since_ts, f_tags) AS len(f_tags) > 0 OR since_ts IS NOT NULL;
+CREATE OR REPLACE MACRO dash_part2(until_ts, f_tags) AS len(f_tags) = 0 AND until_ts IS NOT NULL;
+
+CREATE OR REPLACE MACRO dash_rf(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
+AS TABLE
+SELECT hour AS minute, * EXCLUDE (hour) FROM rollup_requests_hourly
+WHERE len(f_tags) = 0 AND dash_whole_hour(hour, since_ts, until_ts)
+  AND dash_in(category, f_categories) AND dash_in(model, f_models)
+  AND (len(f_providers) = 0 OR model IN (
+        SELECT p.model FROM dash_model_provider() p WHERE list_contains(f_providers, p.provider)))
+UNION ALL
+SELECT * EXCLUDE (tagset) FROM dash_rf_min(
+    since_ts, dash_part1_hi(since_ts, until_ts, f_tags),
+    f_providers, f_models, f_categories, f_tags)
+WHERE dash_part1(since_ts, f_tags)
+UNION ALL
+SELECT * EXCLUDE (tagset) FROM dash_rf_min(
+    dash_part2_lo(since_ts, until_ts), until_ts, f_providers, f_models, f_categories, f_tags)
+WHERE dash_part2(until_ts, f_tags);
+
 CREATE OR REPLACE MACRO dash_cf(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
 AS TABLE
-WITH by_category AS (SELECT * FROM dash_category_calls(since_ts, until_ts, f_categories)),
-facts AS (
-    SELECT * FROM rollup_calls
-    WHERE len(f_categories) = 0 AND dash_whole(minute, since_ts, until_ts)
-    UNION ALL
-    SELECT * FROM rollup_call_rows('spans', since_ts, dash_edge1_hi(since_ts, until_ts))
-    WHERE len(f_categories) = 0
-    UNION ALL
-    SELECT * FROM rollup_call_rows('spans', dash_edge2_lo(since_ts, until_ts), until_ts)
-    WHERE len(f_categories) = 0
-    UNION ALL
-    SELECT * FROM rollup_call_rows('by_category', '-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP)
-)
-SELECT * FROM facts
-WHERE dash_in(provider, f_providers) AND dash_in(model, f_models) AND dash_tags_ok(tagset, f_tags);
+SELECT hour AS minute, * EXCLUDE (hour) FROM rollup_calls_hourly
+WHERE len(f_tags) = 0 AND dash_whole_hour(hour, since_ts, until_ts)
+  AND dash_in(provider, f_providers) AND dash_in(model, f_models)
+  AND dash_in(category, f_categories)
+UNION ALL
+SELECT * EXCLUDE (tagset) FROM dash_cf_min(
+    since_ts, dash_part1_hi(since_ts, until_ts, f_tags),
+    f_providers, f_models, f_categories, f_tags)
+WHERE dash_part1(since_ts, f_tags)
+UNION ALL
+SELECT * EXCLUDE (tagset) FROM dash_cf_min(
+    dash_part2_lo(since_ts, until_ts), until_ts, f_providers, f_models, f_categories, f_tags)
+WHERE dash_part2(until_ts, f_tags);
 
--- Latency histogram rows in the window, passing the filters.
 CREATE OR REPLACE MACRO dash_lf(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
 AS TABLE
-WITH by_category AS (SELECT * FROM dash_category_calls(since_ts, until_ts, f_categories)),
-facts AS (
-    SELECT * FROM rollup_latency
-    WHERE len(f_categories) = 0 AND dash_whole(minute, since_ts, until_ts)
-    UNION ALL
-    SELECT * FROM rollup_latency_rows('spans', since_ts, dash_edge1_hi(since_ts, until_ts))
-    WHERE len(f_categories) = 0
-    UNION ALL
-    SELECT * FROM rollup_latency_rows('spans', dash_edge2_lo(since_ts, until_ts), until_ts)
-    WHERE len(f_categories) = 0
-    UNION ALL
-    SELECT * FROM rollup_latency_rows('by_category', '-infinity'::TIMESTAMP, 'infinity'::TIMESTAMP)
-)
-SELECT * FROM facts
-WHERE dash_in(provider, f_providers) AND dash_in(model, f_models) AND dash_tags_ok(tagset, f_tags);
+SELECT hour AS minute, * EXCLUDE (hour) FROM rollup_latency_hourly
+WHERE len(f_tags) = 0 AND dash_whole_hour(hour, since_ts, until_ts)
+  AND dash_in(provider, f_providers) AND dash_in(model, f_models)
+  AND dash_in(category, f_categories)
+UNION ALL
+SELECT * EXCLUDE (tagset) FROM dash_lf_min(
+    since_ts, dash_part1_hi(since_ts, until_ts, f_tags),
+    f_providers, f_models, f_categories, f_tags)
+WHERE dash_part1(since_ts, f_tags)
+UNION ALL
+SELECT * EXCLUDE (tagset) FROM dash_lf_min(
+    dash_part2_lo(since_ts, until_ts), until_ts, f_providers, f_models, f_categories, f_tags)
+WHERE dash_part2(until_ts, f_tags);
 
 -- Percentile q of a latency histogram, as the middle of the 2%-wide bucket holding the value
 -- quantile_disc would return: within one bucket (about 1%) of the exact figure.
 CREATE OR REPLACE MACRO dash_bucket_ms(bucket) AS round(pow(1.02, bucket + 0.5), 3);
-
--- The time bucket of the spend series: as asked, or (auto) by the width of the window.
-CREATE OR REPLACE MACRO dash_bucket(bucket, lo, hi) AS
-    CASE WHEN bucket <> 'auto' THEN bucket
-         WHEN hi - lo <= INTERVAL 3 HOUR THEN 'minute'
-         WHEN hi - lo <= INTERVAL 4 DAY THEN 'hour'
-         ELSE 'day' END;
 
 -- What the filters can choose from, and the time span and provenance of the store.
 CREATE OR REPLACE MACRO dash_filter_options() AS TABLE
@@ -162,25 +205,40 @@ SELECT
     coalesce(r.simulated, false) OR coalesce(c.simulated, false)        AS simulated
 FROM r, c;
 
--- Requests and spend per time bucket (minute | hour | day | auto: by the window's width, its
--- open ends taken from the first and last minute with a request).
+-- Requests and spend per time bucket (minute | hour | day: analytics.dashboard resolves 'auto'
+-- by the window's width, with dash_extent for open ends). Per-minute buckets read the per-minute rollups.
 CREATE OR REPLACE MACRO dash_spend_series(
     since_ts, until_ts, f_providers, f_models, f_categories, f_tags, bucket
 ) AS TABLE
-WITH r AS (SELECT * FROM dash_rf(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)),
-part AS (
-    SELECT dash_bucket(bucket, coalesce(since_ts, min(minute)),
-                       coalesce(until_ts, max(minute) + INTERVAL 1 MINUTE)) AS p
-    FROM r
+WITH r AS (
+    SELECT * FROM dash_rf(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
+    WHERE bucket <> 'minute'
+    UNION ALL
+    SELECT * EXCLUDE (tagset)
+    FROM dash_rf_min(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
+    WHERE bucket = 'minute'
 )
 SELECT
-    date_trunc((SELECT p FROM part), minute)                            AS ts,
+    date_trunc(bucket, minute)                                          AS ts,
     sum(requests)::BIGINT                                               AS requests,
     dash_money(sum(cost_usd), sum(cost_priced), sum(requests))          AS cost_usd,
     dash_money(sum(baseline_cost_usd), sum(baseline_priced), sum(requests)) AS baseline_cost_usd
 FROM r
 GROUP BY 1
 ORDER BY 1;
+
+-- The first and last minute (or hour, for hourly rows) with a request passing the filters.
+CREATE OR REPLACE MACRO dash_extent(since_ts, until_ts, f_providers, f_models, f_categories, f_tags)
+AS TABLE
+SELECT min(minute) AS first, max(minute) AS last
+FROM dash_rf(since_ts, until_ts, f_providers, f_models, f_categories, f_tags);
+
+-- The same, exact to the minute (for a window of at most an hour or two).
+CREATE OR REPLACE MACRO dash_extent_min(
+    since_ts, until_ts, f_providers, f_models, f_categories, f_tags
+) AS TABLE
+SELECT min(minute) AS first, max(minute) AS last
+FROM dash_rf_min(since_ts, until_ts, f_providers, f_models, f_categories, f_tags);
 
 -- Per model: calls, spend, token mix, latency percentiles (dash_bucket_ms), error and retry
 -- rates, and the requests it answered (requests, routed_cost_usd, routed_priced) for the
