@@ -85,7 +85,7 @@ def test_migration_from_empty_creates_the_sql_surface(store: Path) -> None:
     assert migrate(conn) == []  # a second run applies nothing
     conn.close()
     conn = open_writer(store)  # reopening is idempotent too
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (5,)
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (6,)
     conn.close()
 
 
