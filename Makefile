@@ -30,6 +30,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/strategy_overhead.py
+	$(BIN)/python bench/collector_ingest.py
+	$(BIN)/python bench/reservation_overhead.py
+	# these two build (once, cached) a 10-million-span store: several minutes the first time
+	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/budget_controller.py
 
 clean:
 	rm -rf $(VENV) mmoa.duckdb mmoa.duckdb.wal
