@@ -206,6 +206,7 @@ class Attempter:
                 base,
                 model=model,
                 attempt=req.next_attempt(),
+                retry=n,
                 timeout_s=min(self.config.call_timeout_s, remaining),
             )
             try:

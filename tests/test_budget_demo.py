@@ -33,7 +33,7 @@ def test_the_afternoon_spike_downgrades_and_the_evening_restores(ran: Any) -> No
     assert [(f"{e.ts:%H:%M}", e.kind, e.policy_version) for e in run.budget_events] == [
         ("14:15", "budget.alert", None),
         ("14:15", "budget.downgrade", 1),
-        ("18:15", "budget.restore", 2),
+        ("19:45", "budget.restore", 2),
     ]
 
 
@@ -49,9 +49,9 @@ def test_the_router_obeys_from_the_next_request(ran: Any) -> None:
     )
     (v0, v1, v2) = rows
     assert v0[0] == 0 and v0[2] < "14:15" and v0[4] == 0
-    assert v1[0] == 1 and (v1[1], v1[2] < "18:15") == ("14:15", True)
+    assert v1[0] == 1 and (v1[1], v1[2] < "19:45") == ("14:15", True)
     assert v1[4] == v1[3] > 0  # every routed (not cached) request in the window downgraded
-    assert v2[0] == 2 and v2[1] >= "18:15" and v2[4] == 0
+    assert v2[0] == 2 and v2[1] >= "19:45" and v2[4] == 0
 
 
 def test_the_report_shows_the_rate_before_during_and_after(ran: Any) -> None:
@@ -63,7 +63,7 @@ def test_the_report_shows_the_rate_before_during_and_after(ran: Any) -> None:
         "budget.restore",
     ]
     (d,) = report.downgrades
-    assert (f"{d['downgraded_at']:%H:%M}", f"{d['restored_at']:%H:%M}") == ("14:15", "18:15")
+    assert (f"{d['downgraded_at']:%H:%M}", f"{d['restored_at']:%H:%M}") == ("14:15", "19:45")
     assert d["rate_during_usd_per_h"] * 5 < d["rate_before_usd_per_h"]
     assert d["rate_during_usd_per_h"] * 5 < d["rate_after_usd_per_h"]
 
@@ -86,4 +86,4 @@ def test_demo_output_tells_the_story(ran: Any, tmp_path: Path) -> None:
     text = console.export_text()
     assert "budget controller" in text and "budget.downgrade daily (global) policy v1" in text
     assert "in the hour before the downgrade at 14:15" in text
-    assert "while downgraded to cheapest (until 18:15)" in text
+    assert "while downgraded to cheapest (until 19:45)" in text

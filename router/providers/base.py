@@ -26,6 +26,10 @@ class Call:
     timeout_s: float = 60.0
     # answer | verify | synthesize: why the router makes this call (the simulator uses it)
     purpose: str = "answer"
+    # n-th try of this model within the request (0 first, 1 its first retry, ...). Unlike
+    # `attempt`, which counts all of a request's calls and so races between ensemble members
+    # running at once, this is deterministic: the simulator seeds its draws from it.
+    retry: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """The `simulated` provider: deterministic, offline, realistic usage, latency and failures.
 
-Every draw comes from a `random.Random` seeded by (seed, request key, model, attempt), so the
-same request routed the same way gets the same answer, tokens, latency and faults. Latency is
-reported, never slept: a simulated day of traffic routes in seconds.
+Every draw comes from a `random.Random` seeded by (seed, request key, model, purpose, retry), so
+the same request routed the same way gets the same answer, tokens, latency and faults, even when
+ensemble members run at once. Latency is reported, never slept: a simulated day of traffic
+routes in seconds.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class SimulatedProvider:
         self.failure_scale = failure_scale
 
     def complete(self, call: Call) -> Completion:
-        rng = random.Random(f"{self.seed}:{call.key}:{call.model.name}:{call.attempt}")
+        rng = random.Random(f"{self.seed}:{call.key}:{call.model.name}:{call.purpose}:{call.retry}")
         vendor = VENDORS.get(call.model.provider, _DEFAULT_VENDOR)
         self._maybe_fail(rng, call.model, vendor)
         usage, finish = _usage(rng, call, vendor)
