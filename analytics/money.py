@@ -6,7 +6,8 @@ from decimal import Decimal
 
 
 def usd(value: Decimal | None) -> str:
-    """Cents for sums of a dollar or more, four significant digits below; None is unpriced."""
+    """Cents from $100, four decimals from $1, four significant digits below (never in
+    scientific notation: $0.000007, not $7.000e-6); None is unpriced."""
     if value is None:
         return "unpriced"
     if value == 0:
@@ -17,4 +18,5 @@ def usd(value: Decimal | None) -> str:
         return f"${value:,.2f}" if abs(value) >= 100 else f"${value:,.4f}"
     # normalize(): DECIMAL(18,10) from the store carries trailing zeros that are not precision
     small = value.normalize()
-    return f"${small:.4g}" if abs(small) >= Decimal("0.0001") else f"${small:.3e}"
+    four = small.quantize(Decimal(1).scaleb(small.adjusted() - 3))
+    return f"${four.normalize():f}"
