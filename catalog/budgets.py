@@ -126,6 +126,10 @@ def period_window(period: str, now: datetime) -> tuple[datetime, datetime]:
     return start, start + step
 
 
+# Money is stored as DECIMAL(18, 10): eight digits of dollars.
+_MAX_USD = Decimal(100_000_000)
+
+
 def _money(where: str, key: str, value: object, amount: Decimal | None = None) -> Decimal:
     """Dollars (`10`, `'12.50'`), or a share of the amount (`'80%'`) when `amount` is given."""
     text = str(value).strip() if isinstance(value, int | float | str | Decimal) else ""
@@ -138,6 +142,14 @@ def _money(where: str, key: str, value: object, amount: Decimal | None = None) -
             result = Decimal(text)
     except InvalidOperation:
         result = Decimal(-1)
+    if result.is_finite() and result >= _MAX_USD:
+        raise BadBudget(
+            where,
+            key,
+            f"{value!r} is beyond what the store can hold exactly (DECIMAL(18, 10): "
+            f"under ${_MAX_USD:,})",
+            f"use a figure below {_MAX_USD:,}",
+        )
     if not result.is_finite() or result <= 0:
         share = " or a share of the amount like '80%'" if amount is not None else ""
         raise BadBudget(

@@ -114,6 +114,8 @@ def test_window_edges() -> None:
         ({"name": "d", "amount": -1}, "budgets[0].amount", "positive dollar amount"),
         ({"name": "d", "amount": "ten"}, "budgets[0].amount", "positive dollar amount"),
         ({"name": "d", "amount": True}, "budgets[0].amount", "positive dollar amount"),
+        ({"name": "d", "amount": 100_000_000}, "budgets[0].amount", "beyond what the store"),
+        ({"name": "d", "amount": 10, "hard": "1e9"}, "budgets[0].hard", "under $100,000,000"),
         ({"name": "d", "amount": 5, "period": "fortnight"}, "budgets[0].period", "unknown period"),
         ({"name": "d", "amount": 5, "period": "30s"}, "budgets[0].period", "unknown period"),
         ({"name": "d", "amount": 5, "scope": "team:x"}, "budgets[0].scope", "scope 'team:x'"),
