@@ -137,18 +137,27 @@ def _tail(path: Path) -> str:
     return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
-class _Served:
-    """`python -m mmoa collector serve` as a subprocess, its output in a log file."""
+class Served:
+    """`python -m mmoa collector serve [--config CFG]` as a subprocess, its output appended to a
+    log file (a restart on the same log keeps the first run's lines)."""
 
-    def __init__(self, port: int, store: Path, log: Path) -> None:
+    def __init__(
+        self,
+        port: int,
+        store: Path,
+        log: Path,
+        config: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
-        self._out: IO[bytes] = open(log, "wb")  # noqa: SIM115 - closed in wait()
+        self._out: IO[bytes] = open(log, "ab")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mmoa", "collector", "serve"]
-            + ["--port", str(port), "--store", str(store)],
+            + ["--port", str(port), "--store", str(store)]
+            + (["--config", str(config)] if config is not None else []),
             cwd=REPO,
-            env=_env(),
+            env=_env() if env is None else env,
             stdout=self._out,
             stderr=subprocess.STDOUT,
         )
@@ -174,6 +183,14 @@ class _Served:
             self.proc.kill()
         self.wait()
 
+    def stop(self, kill: bool = False) -> None:
+        """SIGKILL (nothing gets to flush) or SIGTERM (a graceful shutdown), then wait."""
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()
+        self.wait()
+
 
 def _acked(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().split()] if path.exists() else []
@@ -189,7 +206,7 @@ def test_kill_9_while_four_exporters_send_loses_no_acknowledged_span(tmp_path: P
     script = tmp_path / "client.py"
     script.write_text(CLIENT_SCRIPT)
     ack_files = [tmp_path / f"acked-{c}.log" for c in range(CLIENTS)]
-    collector = _Served(port, store, tmp_path / "collector-1.log")
+    collector = Served(port, store, tmp_path / "collector-1.log")
     clients: list[subprocess.Popen[bytes]] = []
     try:
         collector.wait_healthy()
@@ -218,7 +235,7 @@ def test_kill_9_while_four_exporters_send_loses_no_acknowledged_span(tmp_path: P
         acked_at_kill = sum(len(_acked(f)) for f in ack_files)
         assert acked_at_kill < CLIENTS * REQUESTS, "clients finished before the kill; send more"
 
-        collector = _Served(port, store, tmp_path / "collector-2.log")
+        collector = Served(port, store, tmp_path / "collector-2.log")
         collector.wait_healthy()
         retries = 0
         for c, proc in enumerate(clients):

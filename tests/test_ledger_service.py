@@ -15,7 +15,7 @@ import textwrap
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import duckdb
 import pytest
@@ -28,8 +28,8 @@ from mmoa.ledger_client import LedgerUnavailable, RemoteLedger
 from router.policy import Hold
 from tests.cli_runner import clean_env, run_mmoa
 from tests.conftest import REPO
-from tests.test_collector_crash import _listen_port, _tail
-from tests.test_collector_server import DEADLINE_S, request, wait_for
+from tests.test_collector_crash import Served, _listen_port
+from tests.test_collector_server import request
 
 D = Decimal
 NOW = datetime(2026, 11, 28, 12)
@@ -58,43 +58,6 @@ def write_config(path: Path, hard: str, period: str = "87600h") -> Path:
     raw["budgets"] = [{"name": "cap", "amount": hard, "period": period, "hard": hard}]
     path.write_text(yaml.safe_dump(raw))
     return path
-
-
-class Served:
-    """`python -m mmoa collector serve --config CFG` as a subprocess."""
-
-    def __init__(self, port: int, store: Path, config: Path, log: Path) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = log
-        self._out: IO[bytes] = open(log, "ab")  # noqa: SIM115 - closed in wait()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mmoa", "collector", "serve", "--port", str(port)]
-            + ["--store", str(store), "--config", str(config)],
-            cwd=REPO,
-            env=clean_env(),
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_healthy(self) -> None:
-        def up() -> bool:
-            assert self.proc.poll() is None, f"collector exited:\n{_tail(self.log)}"
-            try:
-                return request(self.url, "GET", "/healthz").status == 200
-            except OSError:
-                return False
-
-        wait_for(up, f"the collector at {self.url} (log: {self.log})")
-
-    def stop(self, kill: bool = False) -> None:
-        if kill:
-            self.proc.kill()
-        else:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=DEADLINE_S)
-        finally:
-            self._out.close()
 
 
 ROUTER = textwrap.dedent(
@@ -142,7 +105,7 @@ def test_two_router_processes_sharing_one_collector_never_break_the_cap(tmp_path
     room = _worst(len("Define the word number a-10"), 8) * 5  # a few answers, not 64
     config = write_config(tmp_path / "mmoa.yaml", str(room))
     store = tmp_path / "store.duckdb"
-    served = Served(_listen_port(), store, config, tmp_path / "collector.log")
+    served = Served(_listen_port(), store, tmp_path / "collector.log", config, clean_env())
     try:
         served.wait_healthy()
         routers = [
@@ -183,13 +146,13 @@ def test_a_restarted_collector_keeps_outstanding_reservations(tmp_path: Path) ->
     config = write_config(tmp_path / "mmoa.yaml", "1")
     store = tmp_path / "store.duckdb"
     port = _listen_port()
-    served = Served(port, store, config, tmp_path / "collector.log")
+    served = Served(port, store, tmp_path / "collector.log", config, clean_env())
     served.wait_healthy()
     ledger = RemoteLedger(served.url, sleep=lambda s: None)
     held = ledger.reserve("r1", "simple_quick", {}, "openai", D("0.6"))
     assert isinstance(held, Hold)
     served.stop(kill=True)  # kill -9: nothing gets to flush
-    served = Served(port, store, config, tmp_path / "collector.log")
+    served = Served(port, store, tmp_path / "collector.log", config, clean_env())
     try:
         served.wait_healthy()
         assert ledger.reserve("r2", "simple_quick", {}, "openai", D("0.5")) == "cap"
